@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canvass.audit.models import AuditEvent
+
+
+def record_audit_event(
+    session: Session,
+    *,
+    action: str,
+    organization_id: int | None,
+    actor_user_id: int | None = None,
+    target_type: str | None = None,
+    target_id: object = None,
+    details: dict | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        organization_id=organization_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        details=details or {},
+        ip_address=ip_address,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_audit_events(
+    session: Session,
+    *,
+    organization_id: int,
+    action: str | None = None,
+    before_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Newest first, keyset-paginated by id."""
+    query = select(AuditEvent).where(AuditEvent.organization_id == organization_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if before_id:
+        query = query.where(AuditEvent.id < before_id)
+    if since:
+        query = query.where(AuditEvent.created_at >= since)
+    return list(session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).scalars())

@@ -1,0 +1,74 @@
+"""Configuration, read from the environment in one place and only when asked.
+
+Nothing here runs at import time: `Settings.from_env()` is called by the app
+factory, the CLI and the worker entry points; tests build a Settings directly.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def _normalize_database_url(url: str) -> str:
+    # SQLAlchemy 2.1 needs the psycopg (3) driver named explicitly.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _int(env: dict, name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str = field(default="dev-only-not-secret", repr=False)
+    token_ttl_hours: int = 720  # 30 days: phones stay logged in through a campaign
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    default_lease_hours: int = 72
+    max_content_length: int = 2 * 1024 * 1024
+    sync_max_items: int = 500
+    queue_name: str = "canvass"
+    # Prefix of every Redis key we write; tests use a unique one so parallel runs don't collide.
+    redis_key_prefix: str = "canvass"
+    log_level: str = "INFO"
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        database_url = env.get("DATABASE_URL")
+        if not database_url:
+            raise ConfigError("DATABASE_URL is not set (e.g. postgresql+psycopg://user@host:5432/canvass)")
+        return cls(
+            database_url=_normalize_database_url(database_url),
+            redis_url=env.get("REDIS_URL") or cls.redis_url,
+            secret_key=env.get("SECRET_KEY") or cls.secret_key,
+            token_ttl_hours=_int(env, "TOKEN_TTL_HOURS", cls.token_ttl_hours, minimum=1),
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", cls.login_max_failures, minimum=1),
+            login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", cls.login_window_seconds, minimum=1),
+            default_lease_hours=_int(env, "DEFAULT_LEASE_HOURS", cls.default_lease_hours, minimum=1),
+            max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length, minimum=1024),
+            log_level=env.get("LOG_LEVEL") or cls.log_level,
+        )
+
+    def with_overrides(self, **changes) -> "Settings":
+        changes["database_url"] = _normalize_database_url(changes.get("database_url", self.database_url))
+        return replace(self, **changes)

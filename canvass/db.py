@@ -1,0 +1,68 @@
+"""The declarative base, the constraint naming convention, and transaction scopes.
+
+Services flush and never commit; the entry point (a view, a job, a CLI command)
+owns exactly one transaction through `transaction(session)`.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+# After-commit callbacks: work (e.g. an RQ enqueue) that must only happen once
+# the data it refers to is durable, and must not happen at all on rollback.
+_AFTER_COMMIT_KEY = "canvass_after_commit"
+
+
+def call_after_commit(session: Session, key: str, callback) -> None:
+    """Run `callback()` once after the session's current transaction commits.
+
+    Callbacks are coalesced by `key`: stashing the same key twice in one
+    transaction runs it once. A rollback drops them.
+    """
+    session.info.setdefault(_AFTER_COMMIT_KEY, {})[key] = callback
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_AFTER_COMMIT_KEY, {})
+    for callback in callbacks.values():
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)

@@ -1,0 +1,44 @@
+"""The demo organization: a ward IPO with a user in every role.
+
+Later areas (boundaries, households, turfs, campaigns) add their steps here, so
+`canvass demo` always stands up everything a newcomer needs to try the product.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from canvass.auth.services import create_user
+from canvass.orgs.services import create_organization
+
+DEMO_PASSWORD = "canvass-demo-2026"
+DEMO_ORG_SLUG = "ward33-wf"
+DEMO_COALITION_SLUG = "chicago-ipo-coalition"
+DEMO_USERS = [
+    ("admin", "admin@demo.canvass.test", "Alex Admin", ["admin", "organizer"]),
+    ("organizer", "organizer@demo.canvass.test", "Olivia Organizer", ["organizer"]),
+    ("field_lead", "lead@demo.canvass.test", "Luis Lead", ["field_lead"]),
+    ("canvasser", "canvasser@demo.canvass.test", "Carmen Canvasser", ["canvasser"]),
+    ("canvasser", "canvasser2@demo.canvass.test", "Deshawn Canvasser", ["canvasser"]),
+]
+
+
+@dataclass
+class DemoSummary:
+    org_slug: str
+    organization_id: int
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def seed_demo(session: Session, *, households: int = 20000, seed: int = 33, echo=print) -> DemoSummary:
+    coalition = create_organization(session, slug=DEMO_COALITION_SLUG, name="Chicago IPO Coalition")
+    org = create_organization(
+        session, slug=DEMO_ORG_SLUG, name="33rd Ward Working Families", parent_slug=coalition.slug
+    )
+    summary = DemoSummary(org_slug=org.slug, organization_id=org.id)
+    for role, email, name, roles in DEMO_USERS:
+        create_user(session, organization_id=org.id, email=email, name=name, roles=roles, password=DEMO_PASSWORD)
+        summary.logins.append((role, email))
+    echo(f"created {org.name} with {len(DEMO_USERS)} users")
+    return summary

@@ -1,0 +1,138 @@
+"""Fixtures: real PostGIS and real Redis, never mocks.
+
+The schema is built once per run from the migrations. Each test runs inside an
+outer transaction that is rolled back; the app's commits become savepoint
+releases (join_transaction_mode="create_savepoint"). Tests that need real
+commits from several connections (races) use `committing_app` instead.
+
+Pure tests (geometry, parsing) use none of these fixtures and need no database.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from canvass.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the tests with `make test`, which creates a throwaway database")
+    return value
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    run_id = uuid.uuid4().hex[:10]
+    return Settings(
+        database_url=_required_env("TEST_DATABASE_URL"),
+        redis_url=_required_env("TEST_REDIS_URL"),
+        secret_key="test-secret",
+        testing=True,
+        queue_name=f"canvass-test-{run_id}",
+        redis_key_prefix=f"canvass-test-{run_id}",
+    ).with_overrides()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(settings):
+    from canvass.migrate import upgrade_database
+
+    upgrade_database(settings.database_url)
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+def app(settings, migrated_database):
+    from api import create_app
+    from api.extensions import db
+
+    app = create_app(settings)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["canvass_redis"].close()
+
+
+@pytest.fixture
+def db_session(app):
+    """The app's session, inside a transaction rolled back after the test."""
+    from api.extensions import db
+
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        engines[None] = connection
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session.configure(join_transaction_mode="conservative_savepoint")
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings):
+    connection = Redis.from_url(settings.redis_url)
+    yield connection
+    keys = list(connection.scan_iter(f"{settings.redis_key_prefix}*")) + list(
+        connection.scan_iter(f"rq:*{settings.queue_name}*")
+    )
+    if keys:
+        connection.delete(*keys)
+
+
+@pytest.fixture(autouse=False)
+def clean_redis(redis_client, settings):
+    """Forget throttle counters and queued jobs of this run between tests."""
+    yield redis_client
+    keys = list(redis_client.scan_iter(f"{settings.redis_key_prefix}*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def committing_app(settings, migrated_database):
+    """An app whose transactions really commit (for races between connections).
+
+    Tables are emptied afterwards, so use it only where a rollback can't serve.
+    """
+    from api import create_app
+
+    from api.extensions import db
+
+    app = create_app(settings)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["canvass_redis"].close()
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        tables = connection.execute(
+            text(
+                "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename NOT IN ('alembic_version', 'spatial_ref_sys')"
+            )
+        ).scalar_one()
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
