@@ -66,3 +66,27 @@ def _run_after_commit(session: Session) -> None:
 def _drop_after_commit(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RESTRICT"):
+    """A foreign key that includes organization_id, so a row can only point at its own tenant's rows.
+
+    `tenant_fk("contacts", "household_id", "households")` ->
+    FOREIGN KEY (organization_id, household_id) REFERENCES households (organization_id, id)
+    Every referenced table has UNIQUE (organization_id, id) for this.
+    """
+    from sqlalchemy import ForeignKeyConstraint
+
+    return ForeignKeyConstraint(
+        ["organization_id", column],
+        [f"{target_table}.organization_id", f"{target_table}.id"],
+        ondelete=ondelete,
+        name=f"fk_{table}_{column}_{target_table}",
+    )
+
+
+def tenant_key(table: str):
+    """UNIQUE (organization_id, id): the target of tenant_fk, and the future Citus key."""
+    from sqlalchemy import UniqueConstraint
+
+    return UniqueConstraint("organization_id", "id", name=f"uq_{table}_organization_id_id")

@@ -1,4 +1,8 @@
 """Imports every model module, so the metadata (Alembic, mappers) sees all tables."""
 from canvass.audit.models import AuditEvent  # noqa: F401
 from canvass.auth.models import ApiToken, User  # noqa: F401
+from canvass.canvassing.models import Campaign, Question  # noqa: F401
+from canvass.geo.models import Boundary, Building, Household  # noqa: F401
 from canvass.orgs.models import Organization  # noqa: F401
+from canvass.people.models import Person  # noqa: F401
+from canvass.turfs.models import Assignment, Turf, TurfCut, TurfEvent, TurfStop  # noqa: F401

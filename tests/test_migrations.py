@@ -26,7 +26,7 @@ def test_models_and_migrations_do_not_drift(migrated_database):
 
 def test_every_tenant_table_carries_organization_id():
     # Reference tables shared by all tenants (a city's geography) are listed here on purpose.
-    shared = {"organizations", "boundaries"}
+    shared = {"organizations"}
     missing = [
         table.name
         for table in Base.metadata.sorted_tables

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from canvass.db import Base
+from canvass.db import Base, tenant_key
 
 ROLES = ("admin", "organizer", "field_lead", "canvasser")
 
@@ -25,7 +25,7 @@ class User(Base):
             name="known_roles",
         ),
         Index("uq_users_email_lower", text("lower(email)"), unique=True),
-        Index("uq_users_organization_id_id", "organization_id", "id", unique=True),
+        tenant_key("users"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -46,11 +46,11 @@ def upgrade() -> None:
     sa.Column('deactivated_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("roles <@ ARRAY['admin','organizer','field_lead','canvasser']::text[] AND cardinality(roles) > 0", name=op.f('ck_users_known_roles')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_users_organization_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('organization_id', 'id', name='uq_users_organization_id_id')
     )
     op.create_index(op.f('ix_users_organization_id'), 'users', ['organization_id'], unique=False)
     op.create_index('uq_users_email_lower', 'users', [sa.literal_column('lower(email)')], unique=True)
-    op.create_index('uq_users_organization_id_id', 'users', ['organization_id', 'id'], unique=True)
     op.create_table('api_tokens',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('organization_id', sa.BigInteger(), nullable=False),
@@ -91,7 +91,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_api_tokens_user_id'), table_name='api_tokens')
     op.drop_index(op.f('ix_api_tokens_organization_id'), table_name='api_tokens')
     op.drop_table('api_tokens')
-    op.drop_index('uq_users_organization_id_id', table_name='users')
     op.drop_index('uq_users_email_lower', table_name='users')
     op.drop_index(op.f('ix_users_organization_id'), table_name='users')
     op.drop_table('users')

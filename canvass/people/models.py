@@ -1,0 +1,45 @@
+"""People: residents from a voter or member file, or met at the door, an event, on a paper card."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canvass.db import Base, tenant_fk, tenant_key
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        tenant_key("people"),
+        tenant_fk("people", "household_id", "households", ondelete="SET NULL"),
+        tenant_fk("people", "merged_into_id", "people", ondelete="SET NULL"),
+        Index(
+            "uq_people_organization_id_external_id", "organization_id", "external_id", unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index("ix_people_organization_id_household_id", "organization_id", "household_id"),
+        Index("ix_people_organization_id_name_key", "organization_id", "name_key"),
+        Index("ix_people_organization_id_phone", "organization_id", "phone", postgresql_where=text("phone IS NOT NULL")),
+        Index("ix_people_organization_id_email", "organization_id", "email", postgresql_where=text("email IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    household_id: Mapped[int | None] = mapped_column(BigInteger)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    first_name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    last_name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Lowercased, accent- and punctuation-free "first last": matching at the door.
+    name_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone: Mapped[str | None] = mapped_column(String(32))  # digits only, e.g. 13125550100
+    email: Mapped[str | None] = mapped_column(String(254))  # lowercased
+    source: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
+    # moved: the residence is no longer current (person stays, household link kept for history).
+    residence_current: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    deceased: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

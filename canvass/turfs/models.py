@@ -1,0 +1,135 @@
+"""Turfs (a walkable set of doors), their cuts, leases to canvassers, and their history."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canvass.db import Base, tenant_fk, tenant_key
+
+TURF_STATUSES = ("ready", "checked_out", "completed", "archived")
+ASSIGNMENT_STATUSES = ("active", "released", "expired", "completed")
+
+
+class TurfCut(Base):
+    """One automatic cut of a ward (or a set of precincts) into turfs, with its quality figures."""
+
+    __tablename__ = "turf_cuts"
+    __table_args__ = (
+        tenant_key("turf_cuts"),
+        tenant_fk("turf_cuts", "ward_id", "boundaries", ondelete="SET NULL"),
+        tenant_fk("turf_cuts", "created_by_id", "users", ondelete="SET NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    ward_id: Mapped[int | None] = mapped_column(BigInteger)
+    target_doors: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    quality: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Turf(Base):
+    __tablename__ = "turfs"
+    __table_args__ = (
+        tenant_key("turfs"),
+        tenant_fk("turfs", "ward_id", "boundaries", ondelete="SET NULL"),
+        tenant_fk("turfs", "cut_id", "turf_cuts", ondelete="SET NULL"),
+        tenant_fk("turfs", "created_by_id", "users", ondelete="SET NULL"),
+        CheckConstraint("status IN ('ready', 'checked_out', 'completed', 'archived')", name="known_status"),
+        Index("ix_turfs_organization_id_ward_id_status", "organization_id", "ward_id", "status"),
+        Index("ix_turfs_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    ward_id: Mapped[int | None] = mapped_column(BigInteger)
+    cut_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin: Mapped[str] = mapped_column(String(8), default="drawn", server_default="drawn")  # drawn | cut
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    door_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    building_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class TurfStop(Base):
+    """A household's place in a turf's walk order."""
+
+    __tablename__ = "turf_stops"
+    __table_args__ = (
+        tenant_fk("turf_stops", "turf_id", "turfs", ondelete="CASCADE"),
+        tenant_fk("turf_stops", "household_id", "households", ondelete="CASCADE"),
+        Index("ix_turf_stops_organization_id_household_id", "organization_id", "household_id"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    turf_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+
+
+class Assignment(Base):
+    """A lease of a turf to a canvasser for a campaign, until `leased_until`."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        tenant_key("assignments"),
+        tenant_fk("assignments", "turf_id", "turfs", ondelete="CASCADE"),
+        tenant_fk("assignments", "campaign_id", "campaigns"),
+        tenant_fk("assignments", "canvasser_id", "users"),
+        tenant_fk("assignments", "created_by_id", "users", ondelete="SET NULL"),
+        CheckConstraint("status IN ('active', 'released', 'expired', 'completed')", name="known_status"),
+        CheckConstraint("leased_until > leased_at", name="lease_after_start"),
+        # The database, not a read-then-write, guarantees one live lease per turf.
+        Index(
+            "uq_assignments_one_active_per_turf", "organization_id", "turf_id", unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_assignments_organization_id_canvasser_id_status", "organization_id", "canvasser_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    turf_id: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[int] = mapped_column(BigInteger)
+    canvasser_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    leased_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    leased_until: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TurfEvent(Base):
+    """Every state change of a turf or its lease: who, when, why."""
+
+    __tablename__ = "turf_events"
+    __table_args__ = (
+        tenant_key("turf_events"),
+        tenant_fk("turf_events", "turf_id", "turfs", ondelete="CASCADE"),
+        tenant_fk("turf_events", "assignment_id", "assignments", ondelete="SET NULL"),
+        tenant_fk("turf_events", "actor_user_id", "users", ondelete="SET NULL"),
+        Index("ix_turf_events_organization_id_turf_id_id", "organization_id", "turf_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    turf_id: Mapped[int] = mapped_column(BigInteger)
+    assignment_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))  # created, assigned, extended, released, expired, completed, archived...
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)  # null: the system (lease expiry)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

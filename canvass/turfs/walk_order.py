@@ -1,0 +1,278 @@
+"""Walking order for the doors of one turf.
+
+Doors are grouped into block faces (street, hundred block, side) and walked
+along each face by house number; the units of one building are knocked one
+after another. Faces are chained nearest-neighbour first, then the chain is
+improved with 2-opt moves over whole faces (which may also flip the direction
+a face is walked). Doors without a parsed address are single-building segments
+that take part in the same chaining.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+__all__ = ["Stop", "order_stops", "route_length_m"]
+
+EARTH_RADIUS_M = 6_371_008.8
+# Prefer crossing to the other side of the same block next, unless another
+# face is clearly closer: canvassers finish a block before moving on.
+OPPOSITE_SIDE_PREFERENCE = 0.6
+_DIGITS = re.compile(r"(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    key: Hashable  # caller's id for the door (e.g. household id)
+    building_id: int | None
+    lon: float
+    lat: float
+    street: str | None = None
+    block: int | None = None
+    side: str | None = None  # "odd" | "even"
+    house_number: int | None = None
+    unit: str | None = None
+
+
+@dataclass(slots=True)
+class _Segment:
+    """Buildings of one block face (or one loose building), in walking order."""
+
+    buildings: list[list[Stop]]
+    points: np.ndarray  # (n, 2) metres, one row per building
+    face: tuple | None
+
+    @property
+    def length(self) -> float:
+        if len(self.points) < 2:
+            return 0.0
+        return float(np.hypot(*np.diff(self.points, axis=0).T).sum())
+
+
+def _unit_sort_key(stop: Stop) -> tuple:
+    # Natural order: "2" before "10", "1F" before "1R" before "2F".
+    unit = (stop.unit or "").upper()
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(unit) if p)
+    return (parts, str(stop.key))
+
+
+def _project(lon: np.ndarray, lat: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """Equirectangular metres around (lon0, lat0): accurate at turf scale."""
+    k = math.pi / 180 * EARTH_RADIUS_M
+    return np.column_stack(((lon - lon0) * k * math.cos(math.radians(lat0)), (lat - lat0) * k))
+
+
+def _face_of(stop: Stop) -> tuple | None:
+    if not stop.street:
+        return None
+    block, side = stop.block, stop.side
+    if stop.house_number is not None:
+        if block is None:
+            block = stop.house_number // 100 * 100
+        if side is None:
+            side = "even" if stop.house_number % 2 == 0 else "odd"
+    if block is None:
+        return None
+    return (stop.street, block, side or "?")
+
+
+def _build_segments(stops: Sequence[Stop], xy: np.ndarray) -> list[_Segment]:
+    # Units of one building share one position and are knocked together.
+    buildings: dict[Hashable, list[int]] = {}
+    for i, stop in enumerate(stops):
+        bkey = ("b", stop.building_id) if stop.building_id is not None else ("p", stop.lon, stop.lat)
+        buildings.setdefault(bkey, []).append(i)
+
+    faces: dict[tuple, list[list[int]]] = {}
+    loose: list[list[int]] = []
+    for members in buildings.values():
+        face = _face_of(stops[members[0]])
+        (faces.setdefault(face, []) if face is not None else loose).append(members)
+
+    segments = []
+    for face, members_list in faces.items():
+        segments.append(_face_segment(stops, xy, members_list, face))
+    for members in loose:
+        segments.append(_face_segment(stops, xy, [members], None))
+    return segments
+
+
+def _face_segment(stops, xy, members_list, face) -> _Segment:
+    centres = np.array([xy[m].mean(axis=0) for m in members_list])
+    numbers = [stops[m[0]].house_number for m in members_list]
+    if len(members_list) > 1:
+        if all(n is not None for n in numbers):
+            order = sorted(range(len(members_list)), key=lambda j: (numbers[j], j))
+        else:
+            # No house numbers: walk along the face's main direction.
+            centred = centres - centres.mean(axis=0)
+            _, _, vt = np.linalg.svd(centred, full_matrices=False)
+            order = list(np.argsort(centred @ vt[0], kind="stable"))
+    else:
+        order = [0]
+    buildings = [sorted((stops[i] for i in members_list[j]), key=_unit_sort_key) for j in order]
+    return _Segment(buildings=buildings, points=centres[order], face=face)
+
+
+def _endpoint_distances(segments: list[_Segment], start_xy: np.ndarray | None) -> np.ndarray:
+    """Distances between all segment ends: rows/cols 0..m-1 are heads, m..2m-1
+    tails, and 2m the start point when there is one."""
+    points = [np.array([s.points[0] for s in segments]), np.array([s.points[-1] for s in segments])]
+    if start_xy is not None:
+        points.append(start_xy[None, :])
+    return cdist(np.vstack(points), np.vstack(points))
+
+
+def _nearest_neighbour_chain(
+    segments: list[_Segment], dist: np.ndarray, has_start: bool
+) -> tuple[list[int], list[bool]]:
+    """Greedy chain of segments; returns (order, reversed flags)."""
+    m = len(segments)
+    opposite: dict[tuple, list[int]] = {}
+    for idx, seg in enumerate(segments):
+        if seg.face is not None:
+            opposite.setdefault((seg.face[0], seg.face[1]), []).append(idx)
+    unvisited = np.ones(m, dtype=bool)
+
+    if has_start:
+        order, flipped = [], []
+        position = 2 * m
+    else:
+        # Begin at the end point farthest from all others on average, so the
+        # walk sweeps across the turf instead of starting in its middle.
+        spread = dist[: 2 * m, : 2 * m].sum(axis=1)
+        first_end = int(np.argmax(spread))
+        first, flip = first_end % m, first_end >= m
+        order, flipped = [first], [bool(flip)]
+        unvisited[first] = False
+        position = first if flip else first + m
+
+    while len(order) < m:
+        d_head = dist[position, :m].copy()
+        d_tail = dist[position, m : 2 * m].copy()
+        if order:
+            face = segments[order[-1]].face
+            if face is not None:
+                for other in opposite.get((face[0], face[1]), ()):
+                    d_head[other] *= OPPOSITE_SIDE_PREFERENCE
+                    d_tail[other] *= OPPOSITE_SIDE_PREFERENCE
+        best = np.where(unvisited, np.minimum(d_head, d_tail), np.inf)
+        nxt = int(np.argmin(best))
+        flip = bool(d_tail[nxt] < d_head[nxt])
+        order.append(nxt)
+        flipped.append(flip)
+        unvisited[nxt] = False
+        position = nxt if flip else nxt + m
+    return order, flipped
+
+
+def _two_opt(
+    dist: np.ndarray, order: list[int], flipped: list[bool], has_start: bool
+) -> tuple[list[int], list[bool]]:
+    """2-opt over segments of an open path; reversing a run also flips the
+    direction each of its faces is walked. Only improving moves are applied."""
+    m = len(order)
+    order_arr = np.array(order, dtype=np.intp)
+    flip_arr = np.array(flipped, dtype=bool)
+    if m == 1:
+        if has_start:
+            # A lone segment is walked from the end nearer the start.
+            flip_arr[0] = dist[2 * m, m] < dist[2 * m, 0]
+        return order_arr.tolist(), flip_arr.tolist()
+    lower = np.tril(np.full((m, m), np.inf), -1)
+    positions = np.arange(m)
+    eps = 1e-9
+    for _ in range(10 * m):
+        entry = order_arr + m * flip_arr
+        exit_ = order_arr + m * ~flip_arr
+        # prev[i]: where the walker comes from before position i.
+        prev = np.concatenate(([2 * m if has_start else entry[0]], exit_[:-1]))
+        nxt = np.concatenate((entry[1:], [exit_[-1]]))
+        prev_cost = dist[prev, entry]
+        next_cost = dist[exit_, nxt]
+        if not has_start:
+            prev_cost[0] = 0.0
+        next_cost[-1] = 0.0
+        # Reversing positions i..j turns edges (prev_i, entry_i) + (exit_j, next_j)
+        # into (prev_i, exit_j) + (entry_i, next_j).
+        new_left = dist[np.ix_(prev, exit_)]
+        if not has_start:
+            new_left[0, :] = 0.0
+        new_right = dist[np.ix_(entry, nxt)]
+        new_right[:, -1] = 0.0
+        delta = new_left + new_right
+        delta -= prev_cost[:, None]
+        delta -= next_cost[None, :]
+        delta += lower
+        best_j = np.argmin(delta, axis=1)
+        best = delta[positions, best_j]
+        rows = np.flatnonzero(best < -eps)
+        if len(rows) == 0:
+            break
+        # Apply the best moves whose runs and touched edges don't meet: their
+        # gains are independent of each other.
+        taken: list[tuple[int, int]] = []
+        for i in rows[np.argsort(best[rows], kind="stable")]:
+            i, j = int(i), int(best_j[i])
+            if all(j + 1 < a or b + 1 < i for a, b in taken):
+                taken.append((i, j))
+        for i, j in taken:
+            order_arr[i : j + 1] = order_arr[i : j + 1][::-1].copy()
+            flip_arr[i : j + 1] = ~flip_arr[i : j + 1][::-1]
+    return order_arr.tolist(), flip_arr.tolist()
+
+
+def order_stops(
+    stops: Sequence[Stop],
+    *,
+    start: tuple[float, float] | None = None,
+    improve: bool = True,
+) -> list[Stop]:
+    """Return `stops` in walking order.
+
+    `start` is an optional (lon, lat) the walker sets out from (e.g. the staging
+    location); without it the walk starts at an end of the turf. With
+    `improve=False` only the nearest-neighbour chain is used (for comparison).
+    Every input stop is returned exactly once.
+    """
+    stops = list(stops)
+    if len(stops) <= 1:
+        return stops
+    lon = np.array([s.lon for s in stops], dtype=float)
+    lat = np.array([s.lat for s in stops], dtype=float)
+    lat0, lon0 = float(lat.mean()), float(lon.mean())
+    xy = _project(lon, lat, lat0, lon0)
+    start_xy = None
+    if start is not None:
+        start_xy = _project(np.array([start[0]]), np.array([start[1]]), lat0, lon0)[0]
+
+    segments = _build_segments(stops, xy)
+    dist = _endpoint_distances(segments, start_xy)
+    order, flipped = _nearest_neighbour_chain(segments, dist, start_xy is not None)
+    if improve:
+        order, flipped = _two_opt(dist, order, flipped, start_xy is not None)
+
+    result: list[Stop] = []
+    for idx, flip in zip(order, flipped):
+        buildings = segments[idx].buildings
+        for building in (reversed(buildings) if flip else buildings):
+            result.extend(building)
+    return result
+
+
+def route_length_m(ordered_stops: Sequence[Stop]) -> float:
+    """Length in metres of walking the stops in the given order (great-circle legs)."""
+    if len(ordered_stops) < 2:
+        return 0.0
+    lon = np.radians([s.lon for s in ordered_stops])
+    lat = np.radians([s.lat for s in ordered_stops])
+    dlat = np.diff(lat)
+    dlon = np.diff(lon)
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
+    return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))).sum())
