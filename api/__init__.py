@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     db.init_app(app)
     app.extensions["canvass_redis"] = make_redis(settings.redis_url)
+    _install_job_dispatcher(app, settings)
     api = CanvassApi(app)
     app.extensions["canvass_api"] = api
     for blueprint in smorest_blueprints():
@@ -57,3 +58,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _install_job_dispatcher(app: Flask, settings: Settings) -> None:
+    """Job requests made by services in a request are enqueued on RQ after the commit."""
+    from rq import Queue
+
+    from canvass.jobs import set_job_dispatcher
+    from workers.runtime import enqueue_requests
+
+    queue = Queue(settings.queue_name, connection=app.extensions["canvass_redis"])
+    set_job_dispatcher(lambda requests: enqueue_requests(requests, queue=queue))

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
@@ -39,33 +39,6 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-# After-commit callbacks: work (e.g. an RQ enqueue) that must only happen once
-# the data it refers to is durable, and must not happen at all on rollback.
-_AFTER_COMMIT_KEY = "canvass_after_commit"
-
-
-def call_after_commit(session: Session, key: str, callback) -> None:
-    """Run `callback()` once after the session's current transaction commits.
-
-    Callbacks are coalesced by `key`: stashing the same key twice in one
-    transaction runs it once. A rollback drops them.
-    """
-    session.info.setdefault(_AFTER_COMMIT_KEY, {})[key] = callback
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_AFTER_COMMIT_KEY, {})
-    for callback in callbacks.values():
-        callback()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT_KEY, None)
 
 
 def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RESTRICT"):

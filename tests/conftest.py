@@ -64,15 +64,27 @@ def app(settings, migrated_database):
 
 
 @pytest.fixture
-def db_session(app):
-    """The app's session, inside a transaction rolled back after the test."""
+def db_connection(app):
+    """One connection with an outer transaction, rolled back after the test."""
+    from api.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    yield connection
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def db_session(app, db_connection):
+    """The app's session, on the test's connection: its commits become savepoint releases."""
     from api.extensions import db
 
     with app.app_context():
         engines = db.engines
         engine = engines[None]
-        connection = engine.connect()
-        outer = connection.begin()
+        connection = db_connection
         engines[None] = connection
         db.session.remove()
         db.session.configure(join_transaction_mode="create_savepoint")
@@ -82,8 +94,6 @@ def db_session(app):
             db.session.remove()
             db.session.configure(join_transaction_mode="conservative_savepoint")
             engines[None] = engine
-            outer.rollback()
-            connection.close()
 
 
 @pytest.fixture
@@ -136,3 +146,26 @@ def committing_app(settings, migrated_database):
         ).scalar_one()
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture
+def worker_runtime(settings, db_connection, redis_client):
+    """Jobs run in-process on the test's connection (so they see the test's data)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from workers import runtime
+
+    runtime.configure(
+        settings,
+        session_factory=sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False),
+        redis=redis_client,
+    )
+    yield runtime
+    runtime.get_queue().empty()
+
+
+def run_jobs(runtime) -> None:
+    """Run every queued job now, in this process (SimpleWorker, burst mode)."""
+    from rq import SimpleWorker
+
+    SimpleWorker([runtime.get_queue()], connection=runtime.redis_connection()).work(burst=True)

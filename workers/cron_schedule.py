@@ -1,0 +1,29 @@
+"""The periodic schedule, loaded by the one cron process: `rq cron workers/cron_schedule.py`.
+
+Lease expiry, membership ageing and the nightly rebuild live here, never in the
+web process.
+"""
+from __future__ import annotations
+
+import os
+
+from rq import cron
+
+from workers import jobs  # noqa: F401
+
+QUEUE = os.environ.get("CANVASS_QUEUE", "canvass")
+
+
+def register_schedule(register=cron.register) -> list[str]:
+    """Register every periodic job; returns their names (tests check the list)."""
+    names = []
+    for name, kwargs in SCHEDULE:
+        register(jobs.JOBS[name], QUEUE, **kwargs)
+        names.append(name)
+    return names
+
+
+# (job name, rq cron options). Areas add their periodic jobs here.
+SCHEDULE: list[tuple[str, dict]] = []
+
+register_schedule()

@@ -1,0 +1,97 @@
+"""What a worker process needs: settings, a database engine, Redis, the queue.
+
+Configured once per process by `configure(settings)` (the worker entry point,
+or a test); nothing is read at import time.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from canvass.config import Settings
+from canvass.db import transaction
+from canvass.jobs import JobRequest, set_job_dispatcher
+
+log = logging.getLogger(__name__)
+
+# Timeouts and retries, set in one place for every job.
+JOB_TIMEOUT_SECONDS = 15 * 60
+JOB_RETRY = Retry(max=3, interval=[10, 60, 300])
+FAILED_JOB_TTL_SECONDS = 7 * 86400
+
+
+class _Runtime:
+    settings: Settings | None = None
+    session_factory: sessionmaker | None = None
+    redis: Redis | None = None
+
+
+_runtime = _Runtime()
+
+
+def configure(settings: Settings, *, session_factory: sessionmaker | None = None, redis: Redis | None = None) -> None:
+    _runtime.settings = settings
+    _runtime.session_factory = session_factory or sessionmaker(
+        create_engine(settings.database_url, pool_pre_ping=True), expire_on_commit=False
+    )
+    _runtime.redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    set_job_dispatcher(lambda requests: enqueue_requests(requests, queue=get_queue()))
+
+
+def _ensure_configured() -> None:
+    if _runtime.settings is None:
+        configure(Settings.from_env())
+
+
+def settings() -> Settings:
+    _ensure_configured()
+    return _runtime.settings
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction for a job: committed at the end, rolled back on error."""
+    _ensure_configured()
+    session = _runtime.session_factory()
+    try:
+        with transaction(session):
+            yield session
+    finally:
+        session.close()
+
+
+def redis_connection() -> Redis:
+    _ensure_configured()
+    return _runtime.redis
+
+
+def get_queue(redis: Redis | None = None, settings_: Settings | None = None) -> Queue:
+    _ensure_configured()
+    return Queue((settings_ or _runtime.settings).queue_name, connection=redis or _runtime.redis)
+
+
+def enqueue_requests(requests: list[JobRequest], *, queue: Queue) -> None:
+    """Enqueue each request once: a job with the same id already waiting coalesces it."""
+    from workers.jobs import JOBS
+
+    for request in requests:
+        try:
+            queue.enqueue(
+                JOBS[request.name],
+                kwargs=request.kwargs,
+                job_id=request.job_id,
+                unique=True,
+                job_timeout=JOB_TIMEOUT_SECONDS,
+                retry=JOB_RETRY,
+                result_ttl=0,  # a finished job must not block the next enqueue of its id
+                failure_ttl=FAILED_JOB_TTL_SECONDS,
+            )
+        except DuplicateJobError:
+            log.debug("job %s already queued; coalesced", request.job_id)
