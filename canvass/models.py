@@ -2,6 +2,7 @@
 from canvass.audit.models import AuditEvent  # noqa: F401
 from canvass.auth.models import ApiToken, User  # noqa: F401
 from canvass.canvassing.models import Campaign, Question  # noqa: F401
+from canvass.canvassing.records import Contact, Pledge  # noqa: F401
 from canvass.geo.models import Boundary, Building, Household  # noqa: F401
 from canvass.orgs.models import Organization  # noqa: F401
 from canvass.people.models import Person  # noqa: F401

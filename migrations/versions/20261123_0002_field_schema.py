@@ -1,15 +1,13 @@
-"""geography, people, turfs, campaigns
+"""geography, people, turfs, campaigns, contacts, pledges
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 07:05:18.905352
+Create Date: 2026-11-23 07:06:50.433772
 """
 from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects import postgresql
 
 revision = '0002'
 down_revision = '0001'
@@ -219,6 +217,71 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('organization_id', 'turf_id', 'household_id', name=op.f('pk_turf_stops'))
     )
     op.create_index('ix_turf_stops_organization_id_household_id', 'turf_stops', ['organization_id', 'household_id'], unique=False)
+    op.create_geospatial_table('contacts',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('organization_id', sa.BigInteger(), nullable=False),
+    sa.Column('client_id', sa.UUID(), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=False),
+    sa.Column('assignment_id', sa.BigInteger(), nullable=True),
+    sa.Column('canvasser_id', sa.BigInteger(), nullable=True),
+    sa.Column('household_id', sa.BigInteger(), nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=True),
+    sa.Column('device_id', sa.Text(), nullable=True),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('result_code', sa.String(length=32), nullable=True),
+    sa.Column('responses', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('flags', postgresql.ARRAY(sa.Text()), server_default='{}', nullable=False),
+    sa.CheckConstraint('(result_code IS NULL) <> (responses IS NULL)', name=op.f('ck_contacts_result_xor_responses')),
+    sa.ForeignKeyConstraint(['organization_id', 'assignment_id'], ['assignments.organization_id', 'assignments.id'], name='fk_contacts_assignment_id_assignments', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'campaign_id'], ['campaigns.organization_id', 'campaigns.id'], name='fk_contacts_campaign_id_campaigns', ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['organization_id', 'canvasser_id'], ['users.organization_id', 'users.id'], name='fk_contacts_canvasser_id_users', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'household_id'], ['households.organization_id', 'households.id'], name='fk_contacts_household_id_households', ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['organization_id', 'person_id'], ['people.organization_id', 'people.id'], name='fk_contacts_person_id_people', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_contacts_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
+    sa.UniqueConstraint('organization_id', 'client_id', name='uq_contacts_organization_id_client_id'),
+    sa.UniqueConstraint('organization_id', 'id', name='uq_contacts_organization_id_id')
+    )
+    op.create_index('ix_contacts_organization_id_campaign_id_occurred_at', 'contacts', ['organization_id', 'campaign_id', 'occurred_at'], unique=False)
+    op.create_index('ix_contacts_organization_id_canvasser_id_occurred_at', 'contacts', ['organization_id', 'canvasser_id', 'occurred_at'], unique=False)
+    op.create_index('ix_contacts_organization_id_household_id_occurred_at', 'contacts', ['organization_id', 'household_id', 'occurred_at'], unique=False)
+    op.create_table('pledges',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('organization_id', sa.BigInteger(), nullable=False),
+    sa.Column('client_id', sa.UUID(), nullable=False),
+    sa.Column('pledge_type', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=8), server_default='door', nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=False),
+    sa.Column('household_id', sa.BigInteger(), nullable=True),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=True),
+    sa.Column('assignment_id', sa.BigInteger(), nullable=True),
+    sa.Column('canvasser_id', sa.BigInteger(), nullable=True),
+    sa.Column('device_id', sa.Text(), nullable=True),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('consent_to_contact', sa.Boolean(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('follow_up_status', sa.String(length=16), server_default='pending', nullable=False),
+    sa.Column('follow_up_attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('next_follow_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("pledge_type IN ('vote', 'member', 'dues', 'volunteer', 'issue')", name=op.f('ck_pledges_known_type')),
+    sa.CheckConstraint("source IN ('door', 'event', 'paper')", name=op.f('ck_pledges_known_source')),
+    sa.ForeignKeyConstraint(['organization_id', 'assignment_id'], ['assignments.organization_id', 'assignments.id'], name='fk_pledges_assignment_id_assignments', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'campaign_id'], ['campaigns.organization_id', 'campaigns.id'], name='fk_pledges_campaign_id_campaigns', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'canvasser_id'], ['users.organization_id', 'users.id'], name='fk_pledges_canvasser_id_users', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'household_id'], ['households.organization_id', 'households.id'], name='fk_pledges_household_id_households', ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id', 'person_id'], ['people.organization_id', 'people.id'], name='fk_pledges_person_id_people', ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_pledges_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pledges')),
+    sa.UniqueConstraint('organization_id', 'client_id', name='uq_pledges_organization_id_client_id'),
+    sa.UniqueConstraint('organization_id', 'id', name='uq_pledges_organization_id_id')
+    )
+    op.create_index('ix_pledges_organization_id_next_follow_up_at', 'pledges', ['organization_id', 'next_follow_up_at'], unique=False)
+    op.create_index('ix_pledges_organization_id_person_id', 'pledges', ['organization_id', 'person_id'], unique=False)
     op.create_table('turf_events',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('organization_id', sa.BigInteger(), nullable=False),
@@ -244,6 +307,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_turf_events_organization_id_turf_id_id', table_name='turf_events')
     op.drop_table('turf_events')
+    op.drop_index('ix_pledges_organization_id_person_id', table_name='pledges')
+    op.drop_index('ix_pledges_organization_id_next_follow_up_at', table_name='pledges')
+    op.drop_table('pledges')
+    op.drop_index('ix_contacts_organization_id_household_id_occurred_at', table_name='contacts')
+    op.drop_index('ix_contacts_organization_id_canvasser_id_occurred_at', table_name='contacts')
+    op.drop_index('ix_contacts_organization_id_campaign_id_occurred_at', table_name='contacts')
+    op.drop_geospatial_table('contacts')
     op.drop_index('ix_turf_stops_organization_id_household_id', table_name='turf_stops')
     op.drop_table('turf_stops')
     op.drop_index('uq_people_organization_id_external_id', table_name='people', postgresql_where=sa.text('external_id IS NOT NULL'))
