@@ -33,3 +33,32 @@ def test_every_tenant_table_carries_organization_id():
         if table.name not in shared and "organization_id" not in table.columns
     ]
     assert missing == []
+
+
+def test_migrations_downgrade_to_base_and_upgrade_again(settings):
+    """Every migration's downgrade works, on a database of its own."""
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from canvass.migrate import downgrade_database, upgrade_database
+
+    server = make_url(settings.database_url)
+    name = f"canvass_roundtrip_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        downgrade_database(url, "base")
+        upgrade_database(url)
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == migration_heads()[0]
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
