@@ -1,0 +1,55 @@
+# canvass developer entry points. On a fresh Debian/Ubuntu machine:
+#   make run     install what is missing, start embedded PostgreSQL/PostGIS + Redis,
+#                migrate, seed a demo org, run web + worker + cron (Ctrl-C stops all)
+#   make test    same bootstrap, pytest against a throwaway database
+# Settings come from the environment or .env (see .env.example).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+export PYTEST_ARGS
+
+.PHONY: help bootstrap run test bench lint start stop status clean-data
+
+help:
+	@echo "make run          bootstrap + migrate + demo data + web/worker/cron (PORT, default 8000)"
+	@echo "make test         run the test suite (PYTEST_ARGS='-k foo' to pass arguments to pytest)"
+	@echo "make bench        run the benchmarks (python -m bench; BENCH_ARGS='name ...' to pick some)"
+	@echo "make lint         syntax checks (ruff/flake8 if installed in .venv)"
+	@echo "make bootstrap    install system packages + .venv, start the embedded services"
+	@echo "make start|stop|status   manage the embedded PostgreSQL/Redis (data in .data/)"
+	@echo "make clean-data   stop the embedded services and delete .data/"
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+bench:
+	@bash scripts/bootstrap.sh --mode run .venv/bin/python -m bench $(BENCH_ARGS)
+
+lint:
+	@bash -n scripts/*.sh .ci/run
+	@if command -v shellcheck >/dev/null 2>&1; then shellcheck -x -S warning -e SC1090,SC1091 scripts/*.sh .ci/run; fi
+	@bash scripts/bootstrap.sh --mode venv bash -c '\
+	  if python -m ruff --version >/dev/null 2>&1; then python -m ruff check .; \
+	  elif python -m flake8 --version >/dev/null 2>&1; then python -m flake8 canvass api workers tests; \
+	  else python -m compileall -q canvass api workers migrations tests; fi'
+
+start:
+	@bash scripts/services.sh start
+
+stop:
+	@bash scripts/services.sh stop
+
+status:
+	@bash scripts/services.sh status
+
+clean-data:
+	@bash scripts/services.sh clean

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # cleanup functions are only called from traps
+# `make run`: bootstrap, migrate, seed the demo org (first time only), then supervise
+# web + worker + cron. Ctrl-C (or any of the three dying) stops everything cleanly,
+# including the embedded PostgreSQL/Redis this run started; data in .data/ is kept.
+#
+# Honours PORT (default 8000), DATABASE_URL, REDIS_URL, .env, CANVASS_KEEP_SERVICES=1.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+declare -a PIDS=()
+declare -A NAMES=()
+
+stop_children() {
+    local pid _ alive
+    [ "${#PIDS[@]}" = 0 ] && return 0
+    cv_log "Stopping web, worker and cron"
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 300); do          # up to 30 s for graceful shutdown (rq finishes its job)
+        alive=0
+        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            cv_warn "${NAMES[$pid]} did not stop in time; killing it"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+
+on_exit() {
+    local rc=$?
+    trap '' INT TERM
+    stop_children
+    cv_stop_started
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+WEB_PORT=${PORT:-8000}
+API_URL="http://127.0.0.1:$WEB_PORT"
+cv_port_free "$WEB_PORT" ||
+    cv_die "port $WEB_PORT is already in use; run with another one, e.g. make run PORT=8080"
+
+canvass_bootstrap run
+cd "$CANVASS_ROOT"
+export PYTHONUNBUFFERED=1
+command -v canvass >/dev/null 2>&1 ||
+    cv_die "the 'canvass' command is missing from .venv (pip install -e '.[test]' should provide it)"
+
+cv_log "Applying database migrations (canvass db upgrade)"
+canvass db upgrade
+
+cv_log "Seeding demo data if the database is empty (canvass demo --if-empty)"
+demo_out=$(canvass demo --if-empty)
+[ -n "$demo_out" ] && printf '%s\n' "$demo_out"
+LOGINS_FILE=$CANVASS_DATA/demo-logins.txt
+if [ -n "$demo_out" ] && [ -n "$(printf '%s\n' "$demo_out" | grep -iE 'password|login' || true)" ]; then
+    # remember the logins (from the "demo organization ... ready" / "logins" line on) for later runs
+    cv_ensure_datadir
+    printf '%s\n' "$demo_out" | sed -nE '/(organi[sz]ation .*ready|login)/I,$p' >"$LOGINS_FILE"
+fi
+
+# start NAME CMD...: own session (so Ctrl-C reaches only this supervisor), output prefixed
+start() {
+    local name=$1; shift
+    setsid "$@" </dev/null > >(trap '' INT TERM; exec sed -u "s/^/$(printf '%-6s' "$name") | /") 2>&1 &
+    PIDS+=("$!")
+    NAMES[$!]=$name
+}
+
+start web    gunicorn --bind "127.0.0.1:$WEB_PORT" --workers 2 'api:create_app()'
+start worker rq worker --url "$REDIS_URL" --with-scheduler canvass
+start cron   rq cron --url "$REDIS_URL" workers/cron_schedule.py
+
+all_alive() { local pid; for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done; }
+
+for _ in $(seq 600); do          # wait up to 60 s for the web server to accept connections
+    all_alive || break
+    (exec 3<>"/dev/tcp/127.0.0.1/$WEB_PORT") 2>/dev/null && break
+    sleep 0.1
+done
+
+if all_alive; then
+    {
+        echo
+        echo "  canvass is running"
+        echo "    API:       $API_URL"
+        echo "    API docs:  $API_URL/v1/docs"
+        echo "    Postgres:  $(cv_redact "$DATABASE_URL")"
+        echo "    Redis:     $(cv_redact "$REDIS_URL")"
+        if [ -s "$LOGINS_FILE" ]; then
+            echo "    Demo logins:"
+            sed 's/^/      /' "$LOGINS_FILE"
+        elif [ -n "$demo_out" ]; then
+            echo "    Demo:"
+            printf '%s\n' "$demo_out" | sed 's/^/      /'
+        fi
+        echo "  Press Ctrl-C to stop everything."
+        echo
+    } >&2
+fi
+
+dead=
+rc=0
+wait -n -p dead "${PIDS[@]}" || rc=$?
+# only reached when a child exited by itself (signals exit through the traps above)
+cv_log "${NAMES[$dead]:-a process} exited with status $rc; stopping everything"
+[ "$rc" = 0 ] && rc=1
+exit "$rc"
