@@ -113,6 +113,11 @@ def _house_number(tokens: list[str]) -> tuple[int, int | None, str, int] | None:
     if not tokens:
         return None
     first = tokens[0]
+    # "205/225 N Michigan Ave" is a range; "1/2" alone is not a number.
+    if _FRACTION.match(first):
+        lo, _, hi = first.partition("/")
+        if int(hi) > int(lo) >= 10:
+            first = f"{lo}-{hi}"
     if "-" in first:
         lo, _, hi = first.partition("-")
         m_lo, m_hi = _NUMBER.match(lo), _NUMBER.match(hi)
@@ -148,7 +153,7 @@ def normalize_line1(line1: str) -> str:
     else:
         number, end, fraction, used = parsed
         # Keep a letter suffix ("1234A") since it names a different door.
-        first = tokens[0] if "-" not in tokens[0] else str(number)
+        first = tokens[0] if ("-" not in tokens[0] and "/" not in tokens[0]) else str(number)
         lead = [f"{number}-{end}" if end else first] + ([fraction] if fraction else [])
         body = lead + _street_tokens(tokens[used:])
     text = " ".join(body)

@@ -339,6 +339,9 @@ def generate_households(
     across_jitter = np_rng.uniform(-1.5, 1.5, size=n)
     x = lots["x"] + np.where(lots["orientation"] == 0, along_jitter, across_jitter)
     y = lots["y"] + np.where(lots["orientation"] == 0, across_jitter, along_jitter)
+    # Jitter must not push a building across the ward line.
+    outside = ~shapely.contains_xy(grid_ward, x, y)
+    x[outside], y[outside] = lots["x"][outside], lots["y"][outside]
     lon, lat = _from_grid(x, y)
     # Numbers count away from the origin: west/south of it a segment runs
     # toward lower numbers, so measure the lot from the block's low end.

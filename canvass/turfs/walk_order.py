@@ -49,12 +49,6 @@ class _Segment:
     points: np.ndarray  # (n, 2) metres, one row per building
     face: tuple | None
 
-    @property
-    def length(self) -> float:
-        if len(self.points) < 2:
-            return 0.0
-        return float(np.hypot(*np.diff(self.points, axis=0).T).sum())
-
 
 def _unit_sort_key(stop: Stop) -> tuple:
     # Natural order: "2" before "10", "1F" before "1R" before "2F".
