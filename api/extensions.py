@@ -9,7 +9,9 @@ from redis import Redis
 from canvass.db import Base
 
 # Our models use canvass.db.Base; Flask-SQLAlchemy only provides the session and engines.
-db = SQLAlchemy(metadata=Base.metadata)
+# Views return ORM objects after their transaction commits; expiring them on commit would
+# reload each row when it is serialized (a query per row).
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 
 
 class CanvassApi(Api):

@@ -41,4 +41,9 @@ def seed_demo(session: Session, *, households: int = 20000, seed: int = 33, echo
         create_user(session, organization_id=org.id, email=email, name=name, roles=roles, password=DEMO_PASSWORD)
         summary.logins.append((role, email))
     echo(f"created {org.name} with {len(DEMO_USERS)} users")
+    from canvass.canvassing.demo import seed_demo_campaign
+    from canvass.geo.demo import seed_demo_geography
+
+    seed_demo_geography(session, organization_id=org.id, households=households, seed=seed, echo=echo)
+    seed_demo_campaign(session, organization_id=org.id, echo=echo)
     return summary

@@ -186,6 +186,26 @@ cv_ensure_packages() {
     fi
 }
 
+# Test mode only: Debian's chromium + chromium-driver for the browser tests (tests/e2e). Optional:
+# where they can't be installed the browser tests skip with a message, so this only warns.
+CV_BROWSER_PACKAGES=(chromium chromium-driver)
+cv_ensure_browser() {
+    local sudo=()
+    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+    if ! cv_is_root; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo=(sudo -n); else sudo=(none); fi
+    fi
+    if [ "${CANVASS_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1 || [ "${sudo[0]:-}" = none ]; then
+        cv_warn "browser tests will be skipped: install ${CV_BROWSER_PACKAGES[*]} to run them"
+        return 0
+    fi
+    cv_log "Installing system packages for the browser tests: ${CV_BROWSER_PACKAGES[*]}"
+    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update &&
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=300 -y -q \
+          --no-install-recommends install "${CV_BROWSER_PACKAGES[@]}"; } >&2 ||
+        cv_warn "could not install ${CV_BROWSER_PACKAGES[*]}; browser tests will be skipped"
+}
+
 # ---------------------------------------------------------------- virtualenv
 CANVASS_MIN_PYTHON=3.11
 
@@ -547,6 +567,7 @@ canvass_bootstrap() {
     esac
     if [ "$need_venv" = 1 ] && ! "$CANVASS_VENV/bin/python" -c '' >/dev/null 2>&1; then venv_tools=1; fi
     cv_ensure_packages "$need_pg" "$need_redis" "$venv_tools"
+    [ "$mode" = test ] && cv_ensure_browser
     if [ "$need_venv" = 1 ]; then
         cv_ensure_venv
         export VIRTUAL_ENV=$CANVASS_VENV

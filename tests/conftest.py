@@ -92,7 +92,7 @@ def db_session(app, db_connection):
             yield db.session
         finally:
             db.session.remove()
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            db.session.configure(join_transaction_mode="conditional_savepoint")  # the default
             engines[None] = engine
 
 
@@ -112,11 +112,21 @@ def redis_client(settings):
         connection.delete(*keys)
 
 
+def _job_keys_of_queue(redis_client, settings) -> list:
+    """Our queue's keys and the hashes of jobs that came from it (job ids are deterministic,
+    so a leftover failed job would coalesce a later test's enqueue away)."""
+    keys = list(redis_client.scan_iter(f"rq:*{settings.queue_name}*"))
+    for key in redis_client.scan_iter("rq:job:*"):
+        if redis_client.type(key) == b"hash" and redis_client.hget(key, "origin") == settings.queue_name.encode():
+            keys.append(key)
+    return keys
+
+
 @pytest.fixture(autouse=False)
 def clean_redis(redis_client, settings):
     """Forget throttle counters and queued jobs of this run between tests."""
     yield redis_client
-    keys = list(redis_client.scan_iter(f"{settings.redis_key_prefix}*"))
+    keys = list(redis_client.scan_iter(f"{settings.redis_key_prefix}*")) + _job_keys_of_queue(redis_client, settings)
     if keys:
         redis_client.delete(*keys)
 
@@ -162,6 +172,9 @@ def worker_runtime(settings, db_connection, redis_client):
     )
     yield runtime
     runtime.get_queue().empty()
+    keys = _job_keys_of_queue(redis_client, settings)
+    if keys:
+        redis_client.delete(*keys)
 
 
 def run_jobs(runtime) -> None:

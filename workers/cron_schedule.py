@@ -24,6 +24,14 @@ def register_schedule(register=cron.register) -> list[str]:
 
 
 # (job name, rq cron options). Areas add their periodic jobs here.
-SCHEDULE: list[tuple[str, dict]] = []
+SCHEDULE: list[tuple[str, dict]] = [
+    ("expire_leases", {"interval": 60}),
+    # Pipeline: a safety net for lost enqueues, lapses dated exactly, the nightly full rebuild.
+    ("rollup_all_pipelines", {"interval": 300, "job_timeout": 900}),
+    ("age_all_memberships", {"cron": "15 3 * * *", "job_timeout": 900}),
+    ("rebuild_all_pipelines", {"cron": "45 3 * * *", "job_timeout": 900}),
+    ("rollup_activity_all", {"interval": 300, "job_timeout": 900}),  # dashboards: lost enqueues only delay
+    ("rebuild_activity_all", {"cron": "15 4 * * *", "job_timeout": 1800}),
+]
 
 register_schedule()

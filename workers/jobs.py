@@ -16,3 +16,8 @@ def job(fn):
     """Register a job function under its name."""
     JOBS[fn.__name__] = fn
     return fn
+
+
+from workers import turf_jobs  # noqa: E402,F401
+from workers import pipeline_jobs  # noqa: E402,F401
+from workers import dashboard_jobs  # noqa: E402,F401

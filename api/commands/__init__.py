@@ -10,9 +10,10 @@ from canvass.errors import DomainError
 
 
 def command_groups():
-    from api.commands import core
+    from api.commands import core, geo, pipeline
 
-    return [core.db_group, core.orgs_group, core.users_group, core.demo_command]
+    return [core.db_group, core.orgs_group, core.users_group, core.demo_command, geo.import_group, geo.turfs_group,
+            pipeline.pipeline_group]
 
 
 def cli_errors(fn):

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from canvass.db import Base, tenant_key
+from canvass.db import Base, tenant_fk, tenant_key
 
 ROLES = ("admin", "organizer", "field_lead", "canvasser")
 
@@ -26,6 +26,9 @@ class User(Base):
         ),
         Index("uq_users_email_lower", text("lower(email)"), unique=True),
         tenant_key("users"),
+        # A member's own account: lets them cast their ballot (canvass/pipeline/votes.py).
+        tenant_fk("users", "person_id", "people"),
+        UniqueConstraint("organization_id", "person_id", name="uq_users_organization_id_person_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -35,6 +38,7 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

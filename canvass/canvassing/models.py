@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from canvass.db import Base, tenant_fk, tenant_key
 
@@ -25,6 +25,16 @@ RESULT_CODES = {
     "wrong_address": "Wrong address",
     "language_barrier": "Language barrier",
     "come_back": "Come back later",
+}
+# Unsuccessful phone attempts (pledge follow-up calls); a reached call is a conversation.
+PHONE_RESULT_CODES = {
+    "no_answer": "No answer",
+    "left_message": "Left a message",
+    "busy": "Busy",
+    "wrong_number": "Wrong number",
+    "call_back": "Call back later",
+    "refused": "Refused",
+    "language_barrier": "Language barrier",
 }
 PLEDGE_TYPES = {
     "vote": "Pledge to vote",
@@ -50,14 +60,27 @@ class Campaign(Base):
     kind: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     script: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The door result codes the walk list offers, and the phone ones follow-up calls may log.
     result_codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    phone_result_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=lambda: list(PHONE_RESULT_CODES), server_default="{" + ",".join(PHONE_RESULT_CODES) + "}"
+    )
     pledge_types: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    # Recontact rules and other knobs (e.g. {"exclude_refused": true}).
+    # Recontact rules and other knobs (e.g. {"recontact_refused": true}), see canvassing/campaigns.py.
     settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    # Read-only: questions are written as rows (canvassing/campaigns.py), in position order.
+    questions: Mapped[list["Question"]] = relationship(
+        primaryjoin="and_(Campaign.organization_id == foreign(Question.organization_id), "
+        "Campaign.id == foreign(Question.campaign_id))",
+        order_by="Question.position",
+        viewonly=True,
+        lazy="selectin",
+    )
 
 
 class Question(Base):

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +32,8 @@ class Contact(Base):
         Index("ix_contacts_organization_id_household_id_occurred_at", "organization_id", "household_id", "occurred_at"),
         Index("ix_contacts_organization_id_campaign_id_occurred_at", "organization_id", "campaign_id", "occurred_at"),
         Index("ix_contacts_organization_id_canvasser_id_occurred_at", "organization_id", "canvasser_id", "occurred_at"),
+        # Leads list flagged contacts newest first; few are flagged, so a partial index stays small.
+        Index("ix_contacts_flagged", "organization_id", "id", postgresql_where=text("cardinality(flags) > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -46,8 +50,11 @@ class Contact(Base):
     # An unsuccessful attempt (not_home, refused, ...) or null for a conversation ("canvassed").
     result_code: Mapped[str | None] = mapped_column(String(32))
     # [{"question_id": 1, "answer": ...}] for a conversation.
-    responses: Mapped[list | None] = mapped_column(JSONB)
+    # none_as_null: a Python None is SQL NULL (what the check constraint tests), not JSON null.
+    responses: Mapped[list | None] = mapped_column(JSONB(none_as_null=True))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The resident asked not to be contacted again (the evidence behind people/households.do_not_contact).
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     # Integrity flags for leads (never a rejection): e.g. far_from_door, too_fast.
@@ -68,6 +75,9 @@ class Pledge(Base):
         tenant_fk("pledges", "person_id", "people"),
         CheckConstraint("pledge_type IN ('vote', 'member', 'dues', 'volunteer', 'issue')", name="known_type"),
         CheckConstraint("source IN ('door', 'event', 'paper')", name="known_source"),
+        CheckConstraint(
+            "follow_up_status IN ('pending', 'paused', 'done', 'declined', 'no_consent')", name="known_follow_up_status"
+        ),
         Index("ix_pledges_organization_id_person_id", "organization_id", "person_id"),
         Index("ix_pledges_organization_id_next_follow_up_at", "organization_id", "next_follow_up_at"),
     )
@@ -87,7 +97,9 @@ class Pledge(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     consent_to_contact: Mapped[bool] = mapped_column(Boolean)
     notes: Mapped[str | None] = mapped_column(Text)
-    # The follow-up plan organizers work from (e.g. first call within 7 days, 3 attempts, then a pause).
+    # The follow-up plan organizers work from (e.g. first call within 7 days, 3 attempts, then a pause);
+    # canvass/canvassing/followups.py owns the statuses and the schedule.
     follow_up_status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     follow_up_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_follow_up_at: Mapped[datetime | None]
+    last_follow_up_at: Mapped[datetime | None]

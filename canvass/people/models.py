@@ -20,6 +20,11 @@ class Person(Base):
             postgresql_where=text("external_id IS NOT NULL"),
         ),
         Index("ix_people_organization_id_household_id", "organization_id", "household_id"),
+        # Deleting a person checks who was merged into them; without this, every delete scans the table.
+        Index(
+            "ix_people_organization_id_merged_into_id", "organization_id", "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
         Index("ix_people_organization_id_name_key", "organization_id", "name_key"),
         Index("ix_people_organization_id_phone", "organization_id", "phone", postgresql_where=text("phone IS NOT NULL")),
         Index("ix_people_organization_id_email", "organization_id", "email", postgresql_where=text("email IS NOT NULL")),

@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), server_default='', nullable=False),
     sa.Column('script', sa.Text(), server_default='', nullable=False),
     sa.Column('result_codes', postgresql.ARRAY(sa.Text()), nullable=False),
+    sa.Column('phone_result_codes', postgresql.ARRAY(sa.Text()), server_default='{no_answer,left_message,busy,wrong_number,call_back,refused,language_barrier}', nullable=False),
     sa.Column('pledge_types', postgresql.ARRAY(sa.Text()), nullable=False),
     sa.Column('settings', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
     sa.Column('status', sa.String(length=16), server_default='active', nullable=False),
@@ -203,6 +204,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_people_organization_id_email', 'people', ['organization_id', 'email'], unique=False, postgresql_where=sa.text('email IS NOT NULL'))
     op.create_index('ix_people_organization_id_household_id', 'people', ['organization_id', 'household_id'], unique=False)
+    op.create_index('ix_people_organization_id_merged_into_id', 'people', ['organization_id', 'merged_into_id'], unique=False, postgresql_where=sa.text('merged_into_id IS NOT NULL'))
     op.create_index('ix_people_organization_id_name_key', 'people', ['organization_id', 'name_key'], unique=False)
     op.create_index('ix_people_organization_id_phone', 'people', ['organization_id', 'phone'], unique=False, postgresql_where=sa.text('phone IS NOT NULL'))
     op.create_index('uq_people_organization_id_external_id', 'people', ['organization_id', 'external_id'], unique=True, postgresql_where=sa.text('external_id IS NOT NULL'))
@@ -232,6 +234,7 @@ def upgrade() -> None:
     sa.Column('result_code', sa.String(length=32), nullable=True),
     sa.Column('responses', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('do_not_contact', sa.Boolean(), server_default='false', nullable=False),
     sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('accuracy_m', sa.Float(), nullable=True),
     sa.Column('flags', postgresql.ARRAY(sa.Text()), server_default='{}', nullable=False),
@@ -249,6 +252,7 @@ def upgrade() -> None:
     op.create_index('ix_contacts_organization_id_campaign_id_occurred_at', 'contacts', ['organization_id', 'campaign_id', 'occurred_at'], unique=False)
     op.create_index('ix_contacts_organization_id_canvasser_id_occurred_at', 'contacts', ['organization_id', 'canvasser_id', 'occurred_at'], unique=False)
     op.create_index('ix_contacts_organization_id_household_id_occurred_at', 'contacts', ['organization_id', 'household_id', 'occurred_at'], unique=False)
+    op.create_index('ix_contacts_flagged', 'contacts', ['organization_id', 'id'], unique=False, postgresql_where=sa.text('cardinality(flags) > 0'))
     op.create_table('pledges',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('organization_id', sa.BigInteger(), nullable=False),
@@ -268,6 +272,8 @@ def upgrade() -> None:
     sa.Column('follow_up_status', sa.String(length=16), server_default='pending', nullable=False),
     sa.Column('follow_up_attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('next_follow_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_follow_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("follow_up_status IN ('pending', 'paused', 'done', 'declined', 'no_consent')", name=op.f('ck_pledges_known_follow_up_status')),
     sa.CheckConstraint("pledge_type IN ('vote', 'member', 'dues', 'volunteer', 'issue')", name=op.f('ck_pledges_known_type')),
     sa.CheckConstraint("source IN ('door', 'event', 'paper')", name=op.f('ck_pledges_known_source')),
     sa.ForeignKeyConstraint(['organization_id', 'assignment_id'], ['assignments.organization_id', 'assignments.id'], name='fk_pledges_assignment_id_assignments', ondelete='SET NULL'),
@@ -311,6 +317,7 @@ def downgrade() -> None:
     op.drop_index('ix_pledges_organization_id_next_follow_up_at', table_name='pledges')
     op.drop_table('pledges')
     op.drop_index('ix_contacts_organization_id_household_id_occurred_at', table_name='contacts')
+    op.drop_index('ix_contacts_flagged', table_name='contacts', postgresql_where=sa.text('cardinality(flags) > 0'))
     op.drop_index('ix_contacts_organization_id_canvasser_id_occurred_at', table_name='contacts')
     op.drop_index('ix_contacts_organization_id_campaign_id_occurred_at', table_name='contacts')
     op.drop_geospatial_table('contacts')
@@ -319,6 +326,7 @@ def downgrade() -> None:
     op.drop_index('uq_people_organization_id_external_id', table_name='people', postgresql_where=sa.text('external_id IS NOT NULL'))
     op.drop_index('ix_people_organization_id_phone', table_name='people', postgresql_where=sa.text('phone IS NOT NULL'))
     op.drop_index('ix_people_organization_id_name_key', table_name='people')
+    op.drop_index('ix_people_organization_id_merged_into_id', table_name='people', postgresql_where=sa.text('merged_into_id IS NOT NULL'))
     op.drop_index('ix_people_organization_id_household_id', table_name='people')
     op.drop_index('ix_people_organization_id_email', table_name='people', postgresql_where=sa.text('email IS NOT NULL'))
     op.drop_table('people')

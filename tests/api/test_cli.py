@@ -52,5 +52,13 @@ def test_demo_seeds_once_with_if_empty(app, db_session):
     result = run(app, "demo", "--households", "500")
     assert result.exit_code == 0, result.output
     assert "admin@demo.canvass.test" in result.output
+    from canvass.canvassing.models import Campaign
+    from canvass.geo.models import Boundary, Household
+    from canvass.turfs.models import Assignment, Turf
+
+    count = lambda model: db_session.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
+    assert count(Boundary) == 18  # ward 33 and its 17 precincts, shipped with the package
+    assert count(Household) == 500 and count(Turf) >= 4 and count(Campaign) == 1
+    assert count(Assignment) == 1  # the demo canvasser has a walk list on first sign-in
     again = run(app, "demo", "--if-empty")
     assert again.exit_code == 0 and "not seeded" in again.output

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_user, requires_roles
+from api.extensions import db
+from api.schemas.turfs import AssignmentExtend, AssignmentOut, ReasonArgs, WalkListOut
+from canvass.db import transaction
+from canvass.turfs import leases
+from canvass.turfs.walklist import build_walklist
+
+blp = Blueprint("assignments", __name__, url_prefix="/v1", description="Turf assignments and the canvasser's walk list")
+
+ANYONE_WITH_TURFS = ("canvasser", "field_lead", "organizer", "admin")
+WRITERS = ("field_lead", "organizer")
+
+
+@blp.route("/me/assignments")
+class MyAssignments(MethodView):
+    @requires_roles("canvasser")
+    @blp.response(200, AssignmentOut(many=True))
+    def get(self):
+        """The signed-in canvasser's live turf assignments."""
+        user = current_user()
+        with transaction(db.session) as session:
+            return leases.list_my_assignments(session, organization_id=user.organization_id, user_id=user.id)
+
+
+@blp.route("/assignments/<int:assignment_id>")
+class AssignmentItem(MethodView):
+    @requires_roles(*ANYONE_WITH_TURFS)
+    @blp.response(200, AssignmentOut)
+    def get(self, assignment_id):
+        """One assignment (a canvasser: only their own)."""
+        user = current_user()
+        with transaction(db.session) as session:
+            return leases.get_assignment(session, organization_id=user.organization_id, assignment_id=assignment_id,
+                                         viewer_id=user.id, viewer_roles=user.roles)
+
+    @requires_roles(*WRITERS)
+    @blp.arguments(AssignmentExtend)
+    @blp.response(200, AssignmentOut)
+    @blp.alt_response(409, description="assignment_not_active")
+    def patch(self, body, assignment_id):
+        """Extend the lease."""
+        user = current_user()
+        with transaction(db.session) as session:
+            return leases.extend_lease(session, organization_id=user.organization_id, assignment_id=assignment_id,
+                                       actor_id=user.id, **body)
+
+    @requires_roles(*ANYONE_WITH_TURFS)
+    @blp.arguments(ReasonArgs, location="query")
+    @blp.response(200, AssignmentOut)
+    @blp.alt_response(409, description="assignment_not_active")
+    def delete(self, args, assignment_id):
+        """Release the lease now (a canvasser may hand back their own)."""
+        user = current_user()
+        with transaction(db.session) as session:
+            return leases.release_assignment(session, organization_id=user.organization_id,
+                                             assignment_id=assignment_id, actor_id=user.id,
+                                             actor_roles=user.roles, reason=args.get("reason"))
+
+
+@blp.route("/assignments/<int:assignment_id>/walklist")
+class WalkList(MethodView):
+    @requires_roles(*ANYONE_WITH_TURFS)
+    @blp.response(200, WalkListOut)
+    @blp.alt_response(304, description="not modified since the ETag sent in If-None-Match")
+    @blp.alt_response(404, description="assignment_not_found (or another canvasser's), assignment_ended")
+    def get(self, assignment_id):
+        """The turf's doors in walking order, with the campaign's script and questions. Sends an ETag."""
+        user = current_user()
+        with transaction(db.session) as session:
+            walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
+                                      viewer_id=user.id, viewer_roles=user.roles)
+        # The document is built as JSON by the service (the phone's hot path: no
+        # second serialization); WalkListOut documents its shape.
+        response = current_app.response_class(walklist.body, mimetype="application/json")
+        response.set_etag(walklist.etag)
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        return response.make_conditional(request)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.canvassing import ContactOut, PledgeOut, StrictBoolean
+from canvass.people.matching import DUPLICATE_REASONS
+
+
+class PersonOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    first_name = fields.String()
+    last_name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    source = fields.String()
+    residence_current = fields.Boolean()
+    deceased = fields.Boolean()
+    do_not_contact = fields.Boolean()
+    merged_into_id = fields.Integer(allow_none=True, metadata={"description": "set once merged into that person"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PersonDetailOut(Schema):
+    person = fields.Nested(PersonOut)
+    contacts = fields.List(fields.Nested(ContactOut), metadata={"description": "the latest 50, newest first"})
+    pledges = fields.List(fields.Nested(PledgeOut))
+
+
+class PersonUpdate(Schema):
+    do_not_contact = StrictBoolean(metadata={"description": "honoured everywhere: walk lists, follow-ups, exports"})
+    phone = fields.String(validate=validate.Length(max=32), metadata={"description": "blank clears it"})
+    email = fields.String(validate=validate.Length(max=254), metadata={"description": "blank clears it"})
+
+
+class MergeIn(Schema):
+    into_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                             metadata={"description": "the person who remains"})
+
+
+class DuplicateArgs(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,18}_\d{1,18}$"),
+                           metadata={"description": "next_cursor of the previous page"})
+
+
+class DuplicatePairOut(Schema):
+    first = fields.Nested(PersonOut)
+    second = fields.Nested(PersonOut)
+    reasons = fields.List(fields.String(), metadata={"description": " | ".join(DUPLICATE_REASONS)})
+
+
+class DuplicatePage(Schema):
+    data = fields.List(fields.Nested(DuplicatePairOut))
+    next_cursor = fields.String(allow_none=True)

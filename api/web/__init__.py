@@ -1,0 +1,82 @@
+"""The organizer web dashboard: server-rendered pages (Jinja) over the same API.
+
+Pages carry no data and no token: the sign-in page posts to /v1/auth/token from JavaScript and
+keeps the token in sessionStorage (gone with the tab, never in a URL or a cookie, so no CSRF
+surface); every page then reads the API with `Authorization: Bearer`. Scripts and styles are
+files under /static (Leaflet and Chart.js vendored, no CDN), so the Content-Security-Policy
+allows nothing inline and nothing from elsewhere.
+
+The printable walk list is the one page rendered with data on the server: asked with a bearer
+token it answers the print-ready document; asked by the browser without one, it answers a small
+loader that fetches the same URL with the token and shows the result.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from api.auth import current_user, requires_roles
+from api.extensions import db
+from canvass.db import transaction
+from canvass.turfs.walklist import build_walklist
+
+blp = Blueprint("web", __name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+REFRESH_SECONDS = 60
+
+
+@blp.after_request
+def _security_headers(response):
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@blp.get("/")
+def index():
+    return redirect(url_for("web.dashboard"))
+
+
+@blp.get("/sign-in")
+def sign_in():
+    return render_template("sign_in.html")
+
+
+@blp.get("/dashboard")
+def dashboard():
+    return render_template("dashboard.html", refresh_seconds=REFRESH_SECONDS)
+
+
+# A paper sheet's rows carry client ids made from the sheet's id and the door, so results typed
+# back in through POST /v1/sync (the phone's idempotent path) are stored once, however often the
+# same sheet is entered.
+SHEET_NAMESPACE = uuid.UUID("6f1c4d52-4a3e-5a0e-9d1e-3c7b0b8f2a11")
+
+
+@requires_roles("field_lead", "organizer", "admin")
+def _printed_walklist(assignment_id: int):
+    user = current_user()
+    with transaction(db.session) as session:
+        walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
+                                  viewer_id=user.id, viewer_roles=user.roles)
+    data = json.loads(walklist.body)
+    sheet = uuid.uuid4()
+    for stop in data["stops"]:
+        stop["entry_id"] = str(uuid.uuid5(sheet, str(stop["household_id"])))
+    return render_template("walklist_print.html", walklist=data, sheet_id=str(sheet),
+                           organization=user.organization.name)
+
+
+@blp.get("/walklists/<int:assignment_id>/print")
+def print_walklist(assignment_id: int):
+    if "Authorization" not in request.headers:
+        return render_template("walklist_loader.html", assignment_id=assignment_id)
+    response = _printed_walklist(assignment_id)
+    return response, 200, {"Vary": "Authorization"}

@@ -1,0 +1,154 @@
+"""Household import (`canvass import households`) vs a raw COPY of the same file into a plain table.
+
+`python -m bench import` (or `python -m bench.bench_import --rows 1000000`).
+
+A seeded synthetic CSV (CONTRACT columns, one row per person, ~2.1 people per
+household, Chicago's building mix) of about --rows rows inside the real 33rd
+ward is written once. In a throwaway database (on BENCH_DATABASE_URL's server):
+
+* baseline: psycopg `COPY plain FROM STDIN (FORMAT csv)` of the file's bytes
+  into a table of twelve text columns, no indexes, no checks;
+* ours: `import_households` of the same file into an organization that has the
+  real wards and precincts: per-row checks and address normalization, COPY into
+  the staging table, set-based upserts into buildings / households / people
+  (with their indexes and tenant foreign keys), the spatial placement of every
+  building in its ward and precinct; one transaction, committed;
+* ours again: re-importing the same file (changes nothing).
+
+Reported: rows/s of each and ours / baseline (target >= 0.25), with ours split
+into its read-check-COPY phase and its database phase.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from shapely.geometry import shape
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from bench.common import markdown_table, psycopg_dsn, throwaway_database
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+TARGET_RATIO = 0.25
+HOUSEHOLD_SIZE = 2.08  # mean people per household of canvass.geo.synthetic
+
+
+def write_file(path: Path, rows: int, seed: int) -> int:
+    from canvass.geo.synthetic import generate_households, write_households_csv
+
+    wards = json.loads((SHARED_DATA / "chicago" / "wards_2023.geojson").read_text())["features"]
+    ward = shape(next(f for f in wards if f["properties"]["ward"] == "33")["geometry"])
+    return write_households_csv(generate_households(ward, count=round(rows / HOUSEHOLD_SIZE), seed=seed), path)
+
+
+def raw_copy(url: str, path: Path) -> float:
+    with psycopg.connect(psycopg_dsn(url)) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE plain (external_id text, address text, unit text, city text, state text, zip text, "
+                       "latitude text, longitude text, first_name text, last_name text, phone text, email text)")
+        connection.commit()
+        started = time.perf_counter()
+        with open(path, "rb") as handle, cursor.copy("COPY plain FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        connection.commit()
+        took = time.perf_counter() - started
+        cursor.execute("DROP TABLE plain")
+        connection.commit()
+    return took
+
+
+def ours(url: str, path: Path, slug: str) -> dict:
+    import canvass.models  # noqa: F401
+    from canvass.geo.boundaries import import_boundaries
+    from canvass.geo.households import import_households
+    from canvass.orgs.services import create_organization, get_organization_by_slug
+
+    engine = create_engine(url)
+    with Session(engine) as session:
+        try:
+            org = get_organization_by_slug(session, slug)
+        except Exception:  # noqa: BLE001 - first run: stand the organization up with the real boundaries
+            org = create_organization(session, slug=slug, name=slug)
+            for level, name, parent, file in (("ward", "ward", None, "wards_2023.geojson"),
+                                              ("precinct", "FIRST_prec", "FIRST_ward", "precincts_2023.geojson")):
+                import_boundaries(session, organization_id=org.id, level=level, name_field=name, parent_field=parent,
+                                  geojson=json.loads((SHARED_DATA / "chicago" / file).read_text()))
+            session.commit()
+        marks = {}
+        started = time.perf_counter()
+        with open(path, "rb") as stream:
+            summary = import_households(session, organization_id=org.id, stream=stream,
+                                        on_stage=lambda _stage: marks.setdefault("read", time.perf_counter()))
+        session.commit()
+        finished = time.perf_counter()
+    engine.dispose()
+    return {"seconds": finished - started, "read_seconds": marks["read"] - started,
+            "database_seconds": finished - marks["read"], "summary": summary}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv or [])
+
+    with tempfile.TemporaryDirectory() as tmp, throwaway_database("canvass_bench_import") as url:
+        path = Path(tmp) / "households.csv"
+        rows = write_file(path, args.rows, args.seed)
+        size_mb = path.stat().st_size / 1e6
+        baseline = raw_copy(url, path)
+        first = ours(url, path, "bench-import")
+        again = ours(url, path, "bench-import")
+        baseline_after = raw_copy(url, path)  # the machine may have slowed down meanwhile: take the better
+
+    raw = min(baseline, baseline_after)
+    summary = first["summary"]
+    result = {
+        "rows": rows,
+        "file_mb": round(size_mb, 1),
+        "raw_copy_seconds": raw,
+        "raw_copy_rows_per_s": rows / raw,
+        "import_seconds": first["seconds"],
+        "import_rows_per_s": rows / first["seconds"],
+        "import_read_check_copy_seconds": first["read_seconds"],
+        "import_database_seconds": first["database_seconds"],
+        "reimport_seconds": again["seconds"],
+        "ratio": raw / first["seconds"],
+        "read_phase_ratio": raw / first["read_seconds"],
+        "target_ratio": TARGET_RATIO,
+        "created": {"buildings": summary.buildings_created, "households": summary.households_created,
+                    "people": summary.people_created},
+        "reimport_changes": {"buildings": again["summary"].buildings_created + again["summary"].buildings_updated,
+                             "households": again["summary"].households_created,
+                             "people": again["summary"].people_created + again["summary"].people_updated},
+    }
+    print(f"{rows:,} rows ({size_mb:.0f} MB): {summary.buildings_created:,} buildings, "
+          f"{summary.households_created:,} households, {summary.people_created:,} people\n")
+    print(markdown_table(
+        ["path", "seconds", "rows/s", "vs raw COPY"],
+        [
+            ["baseline: raw COPY into a plain table", raw, rows / raw, 1.0],
+            ["ours: import (total)", first["seconds"], rows / first["seconds"], result["ratio"]],
+            ["  read, check, normalize, COPY to staging", first["read_seconds"], rows / first["read_seconds"],
+             result["read_phase_ratio"]],
+            ["  upserts + spatial placement", first["database_seconds"], rows / first["database_seconds"],
+             raw / first["database_seconds"]],
+            ["ours: re-import of the same file", again["seconds"], rows / again["seconds"], raw / again["seconds"]],
+        ],
+    ))
+    verdict = "meets" if result["ratio"] >= TARGET_RATIO else "misses"
+    print(f"\nimport rate = {result['ratio']:.3f} x raw COPY ({verdict} the {TARGET_RATIO} target); "
+          f"re-import changed {sum(result['reimport_changes'].values())} rows")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Organizer dashboards: activity rollups (activity.py) and the reads built on them (queries.py)."""

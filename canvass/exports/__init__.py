@@ -1,0 +1,1 @@
+"""Streamed exports: CSV lists and OSDI canvasses, tenant-scoped, do-not-contact honoured, audited."""

@@ -1,0 +1,562 @@
+"""The household import: a CSV of people at addresses -> buildings, households, people.
+
+A row is a person at a household (building address + unit); a row without a
+name is a household only. Buildings are keyed by the normalized
+(line1, city, zip), households by (building, normalized unit), people by
+`external_id` when there is one, else by (household, name key).
+
+Streaming, in one transaction:
+  csv reader (line by line, never the whole file) -> per-row checks and
+  normalization -> COPY into a temporary staging table -> set-based upserts
+  (INSERT ... SELECT ... ON CONFLICT), each building placed in its ward and
+  precinct by a spatial join inside its upsert statement.
+Bad rows are skipped and reported by line number; a file that cannot be read
+as a whole (missing columns, not UTF-8 text, no rows) is refused before
+anything is written.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterator
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from canvass.errors import ValidationFailed
+from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
+from canvass.geo.boundaries import placement_sql
+from canvass.people.services import clean_email, clean_phone, name_key
+
+__all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
+
+# Canonical column -> accepted header names (case-insensitive).
+COLUMN_ALIASES = {
+    "address": ("address", "line1", "address1", "street_address"),
+    "unit": ("unit", "apt", "apartment", "unit_number"),
+    "city": ("city",),
+    "state": ("state",),
+    "zip": ("zip", "zipcode", "zip_code", "postal_code"),
+    "latitude": ("latitude", "lat"),
+    "longitude": ("longitude", "lon", "lng", "long"),
+    "external_id": ("external_id", "voter_id", "member_id"),
+    "first_name": ("first_name", "firstname"),
+    "last_name": ("last_name", "lastname"),
+    "phone": ("phone", "phone_number"),
+    "email": ("email", "email_address"),
+}
+REQUIRED_COLUMNS = ("address", "latitude", "longitude")
+# Longest value accepted per column (the database columns are bounded or indexed).
+MAX_LENGTH = {
+    "address": 300, "unit": 40, "city": 100, "state": 32, "zip": 10,
+    "external_id": 100, "first_name": 100, "last_name": 100,
+}
+MAX_REPORTED = 100
+PROGRESS_EVERY_ROWS = 10_000
+_ADDRESS_CACHE_LIMIT = 50_000  # distinct addresses remembered (rows of a building are usually adjacent)
+_STAGE = "household_import_stage"
+_KEYS = "household_import_buildings"
+_PLACES = "household_import_addresses"
+_HOUSEHOLDS = "household_import_households"
+
+_COPY_BATCH = 2_000  # rows per COPY write: memory stays flat, writes stay large
+_NULLABLE_STAGE_COLUMNS = ("street", "house_number", "block", "side", "external_id", "phone", "email")
+_STAGE_COLUMNS = (
+    "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
+    "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
+)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int  # line number in the file (the header is line 1)
+    reason: str
+
+
+@dataclass
+class HouseholdImportSummary:
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_skipped: int = 0
+    errors: list[RowProblem] = field(default_factory=list)  # the first MAX_REPORTED skipped rows
+    warnings: list[RowProblem] = field(default_factory=list)  # imported, but a value was dropped
+    warning_count: int = 0
+    buildings_created: int = 0
+    buildings_updated: int = 0
+    households_created: int = 0
+    households_in_file: int = 0
+    people_created: int = 0
+    people_updated: int = 0
+    outside_boundaries: int = 0
+    unparsed_addresses: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+class _RowError(Exception):
+    pass
+
+
+class _Reader:
+    """Decodes the byte stream line by line, remembering lines that are not UTF-8."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.line_no = 0
+        self.bytes_read = 0
+        self.bad_lines: dict[int, str] = {}
+
+    def lines(self) -> Iterator[str]:
+        for raw in self.stream:
+            self.line_no += 1
+            self.bytes_read += len(raw)
+            if self.line_no == 1:
+                raw = self._check_start(raw)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self.bad_lines[self.line_no] = (
+                    f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at position {error.start + 1}); "
+                    "save the file as UTF-8"
+                )
+                line = raw.decode("utf-8", "replace")
+            if "\x00" in line:
+                self.bad_lines.setdefault(self.line_no, "contains a NUL byte")
+                line = line.replace("\x00", "")
+            yield line
+
+    def _check_start(self, raw: bytes) -> bytes:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValidationFailed("the file is UTF-16 text; save it as UTF-8 CSV", code="unsupported_encoding")
+        if raw.startswith(b"PK\x03\x04"):
+            raise ValidationFailed("the file is a spreadsheet workbook; export it as CSV (UTF-8)", code="not_csv")
+        if b"\x00" in raw:
+            raise ValidationFailed("the file is not CSV text", code="not_csv")
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed(
+                "the header line is not UTF-8 text; save the file as UTF-8 CSV", code="unsupported_encoding"
+            ) from None
+        return raw
+
+
+def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    names = [h.strip().lower().replace(" ", "_") for h in header]
+    positions: dict[str, int] = {}
+    for column, aliases in COLUMN_ALIASES.items():
+        found = [i for i, name in enumerate(names) if name in aliases]
+        if len(found) > 1:
+            raise ValidationFailed(
+                f"the header names the {column} column more than once ({', '.join(header[i] for i in found)})",
+                code="duplicate_columns",
+            )
+        if found:
+            positions[column] = found[0]
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    if missing:
+        raise ValidationFailed(
+            f"missing required column(s): {', '.join(missing)}; the header has: {', '.join(h for h in header if h)[:300]}",
+            code="missing_columns",
+            details={"columns": missing},
+        )
+    used = set(positions.values())
+    ignored = [header[i] for i in range(len(header)) if i not in used and header[i].strip()]
+    return positions, ignored
+
+
+def _coordinate(raw: str, name: str, low: float, high: float) -> float:
+    raw = raw.strip()
+    if not raw:
+        raise _RowError(f"missing {name}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _RowError(f"{name} {raw[:30]!r} is not a number") from None
+    if not (low <= value <= high):  # NaN fails this too
+        raise _RowError(f"{name} {raw[:30]} is out of range ({low:g} to {high:g})")
+    return value
+
+
+class _Normalizer:
+    """Per-row normalization with caches: a file repeats the same addresses, units and cities."""
+
+    def __init__(self):
+        self.addresses: dict[str, tuple] = {}
+        self.units: dict[str, str] = {}
+        self.cities: dict[str, str] = {}
+
+    def address(self, line1: str) -> tuple:
+        cached = self.addresses.get(line1)
+        if cached is None:
+            if len(self.addresses) > _ADDRESS_CACHE_LIMIT:
+                self.addresses.clear()
+            normalized = normalize_line1(line1)
+            # A unit written inside line 1 ("12 N Elm St Apt 2") is not part of the building.
+            base, _, inline_unit = normalized.partition(" # ")
+            parsed = parse_street_address(line1)
+            display = line1 if not inline_unit else base
+            if parsed is None:
+                cached = (base, inline_unit, display, None, None, None, None)
+            else:
+                cached = (base, inline_unit, display, parsed.street, parsed.number, parsed.block, parsed.side)
+            self.addresses[line1] = cached
+        return cached
+
+    def unit(self, raw: str) -> str:
+        cached = self.units.get(raw)
+        if cached is None:
+            cached = self.units[raw] = normalize_unit(raw)
+        return cached
+
+    def city(self, raw: str) -> str:
+        cached = self.cities.get(raw)
+        if cached is None:
+            cached = self.cities[raw] = " ".join(raw.upper().split())
+        return cached
+
+
+def import_households(
+    session: Session,
+    *,
+    organization_id: int,
+    stream: BinaryIO,
+    on_progress: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> HouseholdImportSummary:
+    """Import a household/people CSV (see CONTRACT.md) read from a binary stream.
+
+    `on_progress(bytes_read)` is called as the file is read; `on_stage(text)`
+    when the database phases begin. Re-importing the same file changes nothing.
+    """
+    summary = HouseholdImportSummary()
+    reader = _Reader(stream)
+    records = csv.reader(reader.lines(), strict=False)
+    try:
+        header = next(records)
+    except StopIteration:
+        raise ValidationFailed("the file is empty", code="empty_file") from None
+    except csv.Error as error:
+        raise ValidationFailed(f"the header line is not valid CSV: {error}", code="not_csv") from None
+    positions, summary.ignored_columns = _header_map(header)
+    width = len(header)
+
+    # One import per organization at a time: two would race on the same keys.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('household_import:' || :org, 0))"),
+                    {"org": organization_id})
+    session.execute(text("SET LOCAL work_mem = '128MB'"))
+    for table in (_STAGE, _PLACES, _KEYS, _HOUSEHOLDS):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    session.execute(text(f"""
+        CREATE TEMP TABLE {_STAGE} (
+            line int NOT NULL, address_key text NOT NULL, line1 text NOT NULL, city text NOT NULL,
+            state text NOT NULL, zip text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL, street text,
+            house_number int, block int, side text, unit text NOT NULL, external_id text, first_name text NOT NULL,
+            last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL
+        ) ON COMMIT DROP
+    """))
+
+    def problem(target: list, line: int, reason: str) -> None:
+        if len(target) < MAX_REPORTED:
+            target.append(RowProblem(line, reason))
+
+    normalizer = _Normalizer()
+    i_address, i_lat, i_lon = positions["address"], positions["latitude"], positions["longitude"]
+    optional = {c: positions.get(c) for c in COLUMN_ALIASES if c not in REQUIRED_COLUMNS}
+    i_unit, i_city, i_state, i_zip = optional["unit"], optional["city"], optional["state"], optional["zip"]
+    i_ext, i_first, i_last = optional["external_id"], optional["first_name"], optional["last_name"]
+    i_phone, i_email = optional["phone"], optional["email"]
+    length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
+
+    raw_connection = session.connection().connection.driver_connection
+    previous_end = records.line_num
+    # Rows go to COPY as CSV written by the C csv writer, a batch at a time.
+    # Strings are quoted, so "" is an empty string; in the nullable columns
+    # FORCE_NULL reads "" as NULL (blank means unknown there).
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    batch: list[tuple] = []
+    with raw_connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN "
+            f"(FORMAT csv, FORCE_NULL ({', '.join(_NULLABLE_STAGE_COLUMNS)}))"
+        ) as copy:
+
+            def flush() -> None:
+                writer.writerows(batch)
+                copy.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+                batch.clear()
+
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    summary.rows_read += 1
+                    summary.rows_skipped += 1
+                    problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
+                    previous_end = records.line_num
+                    continue
+                start, previous_end = previous_end + 1, records.line_num
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # a blank line
+                summary.rows_read += 1
+                if summary.rows_read % PROGRESS_EVERY_ROWS == 0 and on_progress:
+                    on_progress(reader.bytes_read)
+                try:
+                    if reader.bad_lines:
+                        bad = next((reader.bad_lines[n] for n in range(start, previous_end + 1) if n in reader.bad_lines), None)
+                        if bad:
+                            raise _RowError(bad)
+                    if len(record) != width:
+                        raise _RowError(f"expected {width} fields, found {len(record)}")
+                    for index, column, limit in length_checks:
+                        if len(record[index]) > limit:
+                            raise _RowError(f"{column} is longer than {limit} characters")
+                    address = record[i_address].strip()
+                    if not address:
+                        raise _RowError("missing address")
+                    lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
+                    lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
+                    if lat == 0 and lon == 0:
+                        raise _RowError("latitude and longitude are both 0 (not geocoded)")
+                    base, inline_unit, display, street, number, block, side = normalizer.address(address)
+                    if not base:
+                        raise _RowError("missing address")
+                    unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
+                    unit = unit or inline_unit
+                    city = record[i_city].strip() if i_city is not None else ""
+                    state = record[i_state].strip() if i_state is not None else ""
+                    zip_code = record[i_zip].strip() if i_zip is not None else ""
+                    first = record[i_first].strip() if i_first is not None else ""
+                    last = record[i_last].strip() if i_last is not None else ""
+                    has_person = bool(first or last)
+                    external_id = phone = email = None
+                    key = ""
+                    if has_person:
+                        key = name_key(first, last)
+                        if i_ext is not None:
+                            external_id = record[i_ext].strip() or None
+                        if i_phone is not None and record[i_phone]:
+                            try:
+                                phone = clean_phone(record[i_phone])
+                            except ValueError as error:
+                                summary.warning_count += 1
+                                problem(summary.warnings, start, f"{error}; phone not imported")
+                        if i_email is not None and record[i_email]:
+                            try:
+                                email = clean_email(record[i_email])
+                            except ValueError as error:
+                                summary.warning_count += 1
+                                problem(summary.warnings, start, f"{error}; email not imported")
+                except _RowError as error:
+                    summary.rows_skipped += 1
+                    problem(summary.errors, start, str(error))
+                    continue
+                if street is None:
+                    summary.unparsed_addresses += 1
+                batch.append((
+                    start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
+                    street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
+                ))
+                if len(batch) >= _COPY_BATCH:
+                    flush()
+            if batch:
+                flush()
+    staged = summary.rows_read - summary.rows_skipped
+    if summary.rows_read == 0:
+        raise ValidationFailed("the file has a header but no rows", code="no_rows")
+    if staged == 0:
+        first = summary.errors[0]
+        raise ValidationFailed(
+            f"none of the {summary.rows_read} row(s) could be imported; line {first.line}: {first.reason}",
+            code="no_valid_rows",
+            details={"errors": [{"line": p.line, "reason": p.reason} for p in summary.errors]},
+        )
+    if on_progress:
+        on_progress(reader.bytes_read)
+    if on_stage:
+        on_stage("writing buildings, households and people")
+    _upsert(session, organization_id, summary)
+    summary.rows_imported = summary.rows_read - summary.rows_skipped
+    summary.errors.sort(key=lambda p: p.line)
+    del summary.errors[MAX_REPORTED:]
+    for table in (_STAGE, _PLACES, _KEYS, _HOUSEHOLDS):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    return summary
+
+
+_BUILDING_FIELDS = (
+    "line1", "city", "state", "zip", "location", "street", "house_number", "block", "side",
+    "ward_id", "precinct_id", "outside_boundaries",
+)
+
+
+def _prefixed(alias: str, columns) -> str:
+    return ", ".join(f"{alias}.{c}" for c in columns)
+
+
+def _changed_rows(source: str, table: str, key: str, columns) -> str:
+    """Rows of `source` that are new to `table` or differ from it: an unchanged re-import then writes
+    (and locks) nothing, where ON CONFLICT DO UPDATE alone locks every conflicting row."""
+    return f"""
+        SELECT s.* FROM {source} s
+        LEFT JOIN {table} t ON t.organization_id = :org AND t.{key} = s.{key}
+        WHERE t.id IS NULL OR ({_prefixed("t", columns)}) IS DISTINCT FROM ({_prefixed("s", columns)})
+    """
+
+
+def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> None:
+    org = {"org": organization_id}
+    run = lambda sql, **params: session.execute(text(sql), {**org, **params})  # noqa: E731
+
+    # The same external_id twice in one file: the first row wins, the others are reported.
+    duplicates = run(f"""
+        DELETE FROM {_STAGE} s USING (
+            SELECT line, external_id, min(line) OVER (PARTITION BY external_id) AS first_line
+            FROM {_STAGE} WHERE external_id IS NOT NULL
+        ) d
+        WHERE s.line = d.line AND d.line <> d.first_line
+        RETURNING s.line, d.external_id, d.first_line
+    """).all()
+    for line, external_id, first_line in sorted(duplicates):
+        summary.rows_skipped += 1
+        if len(summary.errors) < MAX_REPORTED:
+            summary.errors.append(RowProblem(line, f"external_id {external_id!r} already on line {first_line}"))
+    run(f"ANALYZE {_STAGE}")
+
+    # Buildings: the first row of an address gives its spelling and point; each
+    # is placed in its ward and precinct as it is written (one spatial join on
+    # a GiST-indexed table of the file's addresses), so nothing is written twice.
+    run(f"""
+        CREATE TEMP TABLE {_PLACES} ON COMMIT DROP AS
+        SELECT DISTINCT ON (address_key) address_key, line1, city, state, zip,
+               ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS location, street, house_number, block, side
+        FROM {_STAGE} ORDER BY address_key, line
+    """)
+    run(f"CREATE INDEX ON {_PLACES} USING gist (location)")
+    # Row counts for the planner (no geometry statistics: identical points make them slow).
+    run(f"ANALYZE {_PLACES} (address_key)")
+    fields = ", ".join(_BUILDING_FIELDS)
+    summary.buildings_created, summary.buildings_updated = run(f"""
+        WITH placed AS ({placement_sql(_PLACES, "address_key")}),
+        incoming AS (
+            SELECT a.address_key, a.line1, a.city, a.state, a.zip, a.location, a.street, a.house_number, a.block,
+                   a.side, p.ward_id, p.precinct_id, p.ward_id IS NULL AS outside_boundaries
+            FROM {_PLACES} a JOIN placed p USING (address_key)
+        ), changed AS (
+            {_changed_rows("incoming", "buildings", "address_key", _BUILDING_FIELDS)}
+        ), upserted AS (
+            INSERT INTO buildings (organization_id, address_key, {fields})
+            SELECT :org, address_key, {fields} FROM changed
+            ON CONFLICT (organization_id, address_key) DO UPDATE
+               SET {", ".join(f"{c} = excluded.{c}" for c in _BUILDING_FIELDS)}, updated_at = now()
+             WHERE ({_prefixed("buildings", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
+            RETURNING (xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+    """).one()
+    run(f"""
+        CREATE TEMP TABLE {_KEYS} ON COMMIT DROP AS
+        SELECT b.address_key, b.id AS building_id FROM buildings b
+        WHERE b.organization_id = :org AND b.address_key IN (SELECT address_key FROM {_PLACES})
+    """)
+    run(f"ALTER TABLE {_KEYS} ADD PRIMARY KEY (address_key)")
+    run(f"ANALYZE {_KEYS}")
+
+    summary.households_created, summary.households_in_file = run(f"""
+        WITH src AS (
+            SELECT DISTINCT k.building_id, s.unit FROM {_STAGE} s JOIN {_KEYS} k USING (address_key)
+        ), inserted AS (
+            INSERT INTO households (organization_id, building_id, unit)
+            SELECT :org, building_id, unit FROM src
+            ON CONFLICT (organization_id, building_id, unit) DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM src)
+    """).one()
+
+    # The file's households with their ids, in a small analyzed table: the big
+    # households table was just written to, and its statistics are stale.
+    run(f"""
+        CREATE TEMP TABLE {_HOUSEHOLDS} ON COMMIT DROP AS
+        SELECT k.address_key, h.unit, h.id AS household_id
+        FROM {_KEYS} k
+        JOIN households h ON h.organization_id = :org AND h.building_id = k.building_id
+        WHERE h.unit IN (SELECT DISTINCT unit FROM {_STAGE})
+    """)
+    run(f"ANALYZE {_HOUSEHOLDS}")
+    people_src = f"""
+        SELECT s.line, s.external_id, h.household_id, s.first_name, s.last_name, s.name_key, s.phone, s.email
+        FROM {_STAGE} s
+        JOIN {_HOUSEHOLDS} h ON h.address_key = s.address_key AND h.unit = s.unit
+        WHERE s.has_person
+    """
+    # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
+    # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
+    # Rows equal to what is stored are filtered out first: ON CONFLICT DO UPDATE
+    # would lock every conflicting row even when its WHERE is false.
+    created, updated = run(f"""
+        WITH src AS (
+            SELECT household_id, external_id, first_name, last_name, name_key, phone, email
+            FROM ({people_src}) p WHERE external_id IS NOT NULL
+        ), changed AS (
+            SELECT src.* FROM src
+            LEFT JOIN people p ON p.organization_id = :org AND p.external_id = src.external_id
+            WHERE p.id IS NULL
+               OR (p.household_id, p.first_name, p.last_name, p.phone, p.email)
+                  IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
+                                    coalesce(src.phone, p.phone), coalesce(src.email, p.email))
+        ), upserted AS (
+            INSERT INTO people (organization_id, household_id, external_id, first_name, last_name, name_key,
+                                phone, email, source)
+            SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, 'import'
+            FROM changed
+            ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL DO UPDATE
+               SET household_id = excluded.household_id, first_name = excluded.first_name,
+                   last_name = excluded.last_name, name_key = excluded.name_key,
+                   phone = coalesce(excluded.phone, people.phone), email = coalesce(excluded.email, people.email),
+                   residence_current = people.residence_current OR people.household_id IS DISTINCT FROM excluded.household_id,
+                   updated_at = now()
+             WHERE (people.household_id, people.first_name, people.last_name, people.phone, people.email)
+                   IS DISTINCT FROM (excluded.household_id, excluded.first_name, excluded.last_name,
+                                     coalesce(excluded.phone, people.phone), coalesce(excluded.email, people.email))
+            RETURNING (xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+    """).one()
+    # People without one: the same name in the same household is the same person.
+    created_plain, updated_plain = run(f"""
+        WITH src AS (
+            SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
+            WHERE external_id IS NULL ORDER BY household_id, name_key, line
+        ), updated AS (
+            UPDATE people p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                   updated_at = now()
+              FROM src
+             WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+               AND (p.phone, p.email) IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email))
+            RETURNING 1
+        ), inserted AS (
+            INSERT INTO people (organization_id, household_id, first_name, last_name, name_key, phone, email, source)
+            SELECT :org, household_id, first_name, last_name, name_key, phone, email, 'import' FROM src
+            WHERE NOT EXISTS (
+                SELECT 1 FROM people p
+                WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+            )
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+    """).one()
+    summary.people_created = created + created_plain
+    summary.people_updated = updated + updated_plain
+    summary.outside_boundaries = run(f"""
+        SELECT count(*) FROM buildings b JOIN {_KEYS} k ON k.building_id = b.id
+        WHERE b.organization_id = :org AND b.outside_boundaries
+    """).scalar_one()
+    session.flush()

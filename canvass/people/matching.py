@@ -1,0 +1,351 @@
+"""Who a pledge card or a door conversation is about: matching, possible duplicates, merging.
+
+Matching at the door (rule of the canvass): the given `person_id`; else the same
+normalized name in the household; else the same phone, then the same e-mail,
+within the organization; otherwise a new person. Matching works on a whole
+batch with a few set-based queries, never a query per card.
+
+Duplicates that matching could not prevent (two cards typed differently, two
+phones offline at once) are listed for organizers and merged by them: a merge
+keeps every contact and pledge (they move to the surviving person), marks the
+other person `merged_into_id`, and is audited.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import BigInteger, String, and_, delete, exists, func, insert, literal, or_, select, tuple_, union_all, update, values
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import column
+
+from canvass.audit.services import record_audit_event
+from canvass.auth.models import User
+from canvass.canvassing.records import Contact, Pledge
+from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.people.models import Person
+from canvass.people.services import clean_email, clean_phone, name_key
+from canvass.pipeline.rollup import note_people_changed
+
+# --- matching ------------------------------------------------------------------------
+
+
+@dataclass
+class PersonRequest:
+    """One card's person: a known id, or what the card says."""
+
+    person_id: int | None = None
+    household_id: int | None = None
+    first_name: str = ""
+    last_name: str = ""
+    phone: str | None = None  # normalized
+    email: str | None = None  # normalized
+    source: str = "door"
+    key: str = field(init=False)
+
+    def __post_init__(self):
+        self.key = name_key(self.first_name, self.last_name)
+
+
+def match_or_create_people(session: Session, *, organization_id: int, requests: list[PersonRequest]) -> list[tuple[int, bool]]:
+    """(person id, created?) for each request, in order.
+
+    Several cards for the same new person in one batch create one person. A
+    matched person who lacks a phone or e-mail gets the card's.
+    """
+    open_ = [r for r in requests if r.person_id is None]
+    by_name: dict[tuple[int, str], int] = {}
+    by_phone: dict[str, int] = {}
+    by_email: dict[str, int] = {}
+    pairs = {(r.household_id, r.key) for r in open_ if r.household_id and r.key}
+    if pairs:
+        rows = session.execute(
+            select(Person.id, Person.household_id, Person.name_key)
+            .where(Person.organization_id == organization_id, Person.merged_into_id.is_(None),
+                   tuple_(Person.household_id, Person.name_key).in_(sorted(pairs)))
+            .order_by(Person.id)
+        )
+        for person_id, household_id, key in rows:
+            by_name.setdefault((household_id, key), person_id)
+    phones = sorted({r.phone for r in open_ if r.phone})
+    emails = sorted({r.email for r in open_ if r.email})
+    if phones or emails:
+        rows = session.execute(
+            select(Person.id, Person.phone, Person.email)
+            .where(Person.organization_id == organization_id, Person.merged_into_id.is_(None),
+                   or_(Person.phone.in_(phones), Person.email.in_(emails)))
+            .order_by(Person.id)
+        )
+        for person_id, phone, email in rows:
+            if phone in phones:
+                by_phone.setdefault(phone, person_id)
+            if email in emails:
+                by_email.setdefault(email, person_id)
+
+    def lookup(r: PersonRequest, names: dict, phones_: dict, emails_: dict):
+        """The first match in rule order: name in the household, phone, e-mail."""
+        for table, key in (
+            (names, (r.household_id, r.key) if r.household_id and r.key else None),
+            (phones_, r.phone),
+            (emails_, r.email),
+        ):
+            if key and key in table:
+                return table[key]
+        return None
+
+    results: list = [None] * len(requests)
+    new_rows: list[dict] = []
+    slot_of: dict[int, int] = {}  # request index -> new_rows index
+    new_names: dict = {}
+    new_phones: dict = {}
+    new_emails: dict = {}
+    for index, r in enumerate(requests):
+        if r.person_id is not None:
+            results[index] = (r.person_id, False)
+            continue
+        found = lookup(r, by_name, by_phone, by_email)
+        if found is not None:
+            results[index] = (found, False)
+            continue
+        slot = lookup(r, new_names, new_phones, new_emails)
+        if slot is None:
+            slot = len(new_rows)
+            new_rows.append({
+                "organization_id": organization_id, "household_id": r.household_id, "first_name": r.first_name.strip(),
+                "last_name": r.last_name.strip(), "name_key": r.key, "phone": r.phone, "email": r.email,
+                "source": r.source,
+            })
+        else:
+            row = new_rows[slot]
+            row["phone"] = row["phone"] or r.phone
+            row["email"] = row["email"] or r.email
+        if r.household_id and r.key:
+            new_names.setdefault((r.household_id, r.key), slot)
+        if r.phone:
+            new_phones.setdefault(r.phone, slot)
+        if r.email:
+            new_emails.setdefault(r.email, slot)
+        slot_of[index] = slot
+    if new_rows:
+        ids = session.execute(insert(Person).returning(Person.id, sort_by_parameter_order=True), new_rows).scalars().all()
+        for index, slot in slot_of.items():
+            results[index] = (ids[slot], True)
+
+    fills = {}
+    for r, (person_id, created) in zip(requests, results):
+        if not created and (r.phone or r.email):
+            phone, email = fills.get(person_id, (None, None))
+            fills[person_id] = (phone or r.phone, email or r.email)
+    if fills:
+        card = values(column("id", BigInteger), column("phone", String), column("email", String), name="card").data(
+            [(person_id, phone, email) for person_id, (phone, email) in sorted(fills.items())]
+        )
+        session.execute(
+            update(Person)
+            .where(Person.organization_id == organization_id, Person.id == card.c.id,
+                   or_(and_(Person.phone.is_(None), card.c.phone.is_not(None)),
+                       and_(Person.email.is_(None), card.c.email.is_not(None))))
+            .values(phone=func.coalesce(Person.phone, card.c.phone), email=func.coalesce(Person.email, card.c.email))
+        )
+    return results
+
+
+def delete_unreferenced_people(session: Session, *, organization_id: int, person_ids) -> int:
+    """Remove people created for cards that turned out to be retries stored by a racing upload."""
+    if not person_ids:
+        return 0
+    result = session.execute(
+        delete(Person).where(
+            Person.organization_id == organization_id,
+            Person.id.in_(sorted(set(person_ids))),
+            ~exists().where(Pledge.organization_id == organization_id, Pledge.person_id == Person.id),
+            ~exists().where(Contact.organization_id == organization_id, Contact.person_id == Person.id),
+        )
+    )
+    return result.rowcount
+
+
+# --- reading and editing one person --------------------------------------------------
+
+
+def get_person(session: Session, *, organization_id: int, person_id: int, for_update: bool = False):
+    query = select(Person).where(Person.organization_id == organization_id, Person.id == person_id)
+    if for_update:
+        query = query.with_for_update()
+    person = session.execute(query).scalar_one_or_none()
+    if person is None:
+        raise NotFound("no such person", code="person_not_found")
+    return person
+
+
+def get_person_detail(session: Session, *, organization_id: int, person_id: int, limit: int = 50) -> dict:
+    """The person, their latest contacts and every pledge card, as plain rows (a read for display)."""
+    person = session.execute(
+        select(Person.__table__).where(Person.organization_id == organization_id, Person.id == person_id)
+    ).one_or_none()
+    if person is None:
+        raise NotFound("no such person", code="person_not_found")
+    contacts, pledges = Contact.__table__, Pledge.__table__
+    return {
+        "person": person,
+        "contacts": session.execute(
+            select(contacts).where(contacts.c.organization_id == organization_id, contacts.c.person_id == person_id)
+            .order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit)
+        ).all(),
+        "pledges": session.execute(
+            select(pledges).where(pledges.c.organization_id == organization_id, pledges.c.person_id == person_id)
+            .order_by(pledges.c.occurred_at.desc(), pledges.c.id.desc())
+        ).all(),
+    }
+
+
+def update_person(
+    session: Session,
+    *,
+    organization_id: int,
+    person_id: int,
+    actor: User,
+    do_not_contact: bool | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    ip_address: str | None = None,
+):
+    """An organizer's corrections: contact details, and do-not-contact (honoured everywhere, audited)."""
+    person = get_person(session, organization_id=organization_id, person_id=person_id, for_update=True)
+    changes = {}
+    for name, value, clean in (("phone", phone, clean_phone), ("email", email, clean_email)):
+        if value is None:
+            continue
+        try:
+            normalized = clean(value)
+        except ValueError as error:
+            raise ValidationFailed(str(error), details={name: [str(error)]}) from None
+        if normalized != getattr(person, name):
+            changes[name] = [getattr(person, name), normalized]
+            setattr(person, name, normalized)
+    if do_not_contact is not None and do_not_contact != person.do_not_contact:
+        changes["do_not_contact"], person.do_not_contact = [person.do_not_contact, do_not_contact], do_not_contact
+    if changes:
+        record_audit_event(
+            session, action="person.updated", organization_id=organization_id, actor_user_id=actor.id,
+            target_type="person", target_id=person.id, details=changes, ip_address=ip_address,
+        )
+    session.flush()
+    return person
+
+
+# --- duplicates and merging -----------------------------------------------------------
+
+DUPLICATE_REASONS = ("same_name_in_household", "same_phone", "same_email")
+
+
+@dataclass
+class DuplicatePair:
+    first: object  # people rows, lower id first
+    second: object
+    reasons: list[str]
+
+
+def list_duplicate_pairs(
+    session: Session, *, organization_id: int, limit: int = 100, after: tuple[int, int] | None = None
+) -> list[DuplicatePair]:
+    """Pairs of unmerged people who may be one (lower id first), by (first id, second id).
+
+    Each reason is an equi-join the planner can hash, not one join with ORs.
+    """
+    a, b = aliased(Person), aliased(Person)
+
+    def pairs(reason: str, *same):
+        return (
+            select(a.id.label("first_id"), b.id.label("second_id"), literal(reason).label("reason"))
+            .join(b, and_(b.organization_id == a.organization_id, b.id > a.id, *same))
+            .where(a.organization_id == organization_id, a.merged_into_id.is_(None), b.merged_into_id.is_(None))
+        )
+
+    candidates = union_all(
+        pairs("same_name_in_household", b.household_id == a.household_id, b.name_key == a.name_key, a.name_key != ""),
+        pairs("same_phone", b.phone == a.phone),
+        pairs("same_email", b.email == a.email),
+    ).subquery()
+    query = (
+        select(candidates.c.first_id, candidates.c.second_id,
+               func.array_agg(aggregate_order_by(candidates.c.reason, candidates.c.reason)))
+        .group_by(candidates.c.first_id, candidates.c.second_id)
+        .order_by(candidates.c.first_id, candidates.c.second_id)
+        .limit(limit)
+    )
+    if after:
+        query = query.where(tuple_(candidates.c.first_id, candidates.c.second_id) > tuple_(*after))
+    rows = session.execute(query).all()
+    ids = {row[0] for row in rows} | {row[1] for row in rows}
+    people = {
+        p.id: p
+        for p in session.execute(
+            select(Person.__table__).where(Person.organization_id == organization_id, Person.id.in_(sorted(ids)))
+        )
+    } if ids else {}
+    return [DuplicatePair(first=people[first], second=people[second], reasons=list(reasons)) for first, second, reasons in rows]
+
+
+def merge_people(
+    session: Session, *, organization_id: int, person_id: int, into_id: int, actor: User, ip_address: str | None = None
+):
+    """Merge person `person_id` into `into_id`: every contact and pledge moves; the merge is audited.
+
+    Both rows are locked (in id order, so two merges can't deadlock). The
+    survivor keeps its own details and takes the other's phone/e-mail where it
+    has none; do-not-contact from either side is kept.
+    """
+    if person_id == into_id:
+        raise ValidationFailed("a person cannot be merged into themselves", code="cannot_merge_self",
+                               details={"into_id": ["Must be another person."]})
+    locked = {
+        p.id: p
+        for p in session.execute(
+            select(Person)
+            .where(Person.organization_id == organization_id, Person.id.in_(sorted((person_id, into_id))))
+            .order_by(Person.id)
+            .with_for_update()
+        ).scalars()
+    }
+    if person_id not in locked or into_id not in locked:
+        raise NotFound("no such person", code="person_not_found")
+    source, target = locked[person_id], locked[into_id]
+    if source.merged_into_id is not None:
+        raise Conflict("this person was already merged into another", code="person_already_merged",
+                       details={"merged_into_id": source.merged_into_id})
+    if target.merged_into_id is not None:
+        raise Conflict("the target was itself merged; merge into the person it was merged into",
+                       code="merge_target_merged", details={"merged_into_id": target.merged_into_id})
+
+    contacts_moved = session.execute(
+        update(Contact).where(Contact.organization_id == organization_id, Contact.person_id == source.id)
+        .values(person_id=target.id)
+    ).rowcount
+    pledges_moved = session.execute(
+        update(Pledge).where(Pledge.organization_id == organization_id, Pledge.person_id == source.id)
+        .values(person_id=target.id)
+    ).rowcount
+    # Earlier merges into the source now point at the survivor: merged_into_id is never a chain.
+    session.execute(
+        update(Person).where(Person.organization_id == organization_id, Person.merged_into_id == source.id)
+        .values(merged_into_id=target.id)
+    )
+    # The moved rows keep their ids, so the pipeline's watermarks would not see them move.
+    note_people_changed(session, organization_id=organization_id, person_ids=[source.id, target.id], reason="merge")
+    target.phone = target.phone or source.phone
+    target.email = target.email or source.email
+    target.do_not_contact = target.do_not_contact or source.do_not_contact
+    source.merged_into_id = target.id
+    record_audit_event(
+        session, action="person.merged", organization_id=organization_id, actor_user_id=actor.id,
+        target_type="person", target_id=target.id, ip_address=ip_address,
+        details={
+            "merged_id": source.id, "into_id": target.id, "contacts_moved": contacts_moved,
+            "pledges_moved": pledges_moved,
+            "merged_person": {"first_name": source.first_name, "last_name": source.last_name,
+                              "household_id": source.household_id, "phone": source.phone, "email": source.email},
+        },
+    )
+    session.flush()
+    return target

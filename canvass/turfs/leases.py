@@ -1,0 +1,542 @@
+"""Turf states, leases to canvassers, and the history of both.
+
+    ready --assign--> checked_out --release/expire--> ready
+    checked_out --complete--> completed --reopen--> ready
+    ready|completed --archive--> archived --reopen--> ready
+
+Checkout is one conditional UPDATE (`... WHERE status = 'ready' RETURNING`), so
+of two leads assigning the same turf at the same moment exactly one wins; the
+partial unique index on assignments (one active per turf) backs it up. Every
+change writes a turf_events row: who, when, why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from canvass.auth.models import User
+from canvass.canvassing.models import Campaign
+from canvass.db import utcnow
+from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.geo.models import Boundary
+from canvass.turfs.models import Assignment, Turf, TurfEvent
+
+__all__ = [
+    "LEAD_ROLES",
+    "MAX_LEASE_HOURS",
+    "assign_turf",
+    "change_turf_status",
+    "expire_leases",
+    "extend_lease",
+    "get_active_assignment",
+    "get_assignment",
+    "list_my_assignments",
+    "list_turf_history",
+    "reassign_turf",
+    "record_turf_event",
+    "release_assignment",
+    "release_turf",
+]
+
+LEAD_ROLES = ("field_lead", "organizer", "admin")
+MAX_LEASE_HOURS = 60 * 24  # 60 days: a lease is a promise to walk soon, not a permanent claim
+MAX_REASON_LENGTH = 500
+
+
+def is_lead(roles) -> bool:
+    return bool(set(roles or ()) & set(LEAD_ROLES))
+
+
+def record_turf_event(
+    session: Session,
+    *,
+    organization_id: int,
+    turf_id: int,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    actor_id: int | None,
+    assignment_id: int | None = None,
+    reason: str | None = None,
+    details: dict | None = None,
+) -> TurfEvent:
+    event = TurfEvent(
+        organization_id=organization_id, turf_id=turf_id, assignment_id=assignment_id, action=action,
+        from_status=from_status, to_status=to_status, actor_user_id=actor_id,
+        reason=_reason(reason), details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+def _reason(reason: str | None) -> str | None:
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            f"reason must be at most {MAX_REASON_LENGTH} characters", details={"reason": ["too long"]}
+        )
+    return reason or None
+
+
+# --- lookups ---------------------------------------------------------------------
+
+
+def _turf(session: Session, organization_id: int, turf_id: int, *, lock: bool = False) -> Turf:
+    query = select(Turf).where(Turf.organization_id == organization_id, Turf.id == turf_id)
+    if lock:
+        query = query.with_for_update()
+    turf = session.execute(query).scalar_one_or_none()
+    if turf is None:
+        raise NotFound("no such turf", code="turf_not_found")
+    return turf
+
+
+def _canvasser(session: Session, organization_id: int, user_id: int) -> User:
+    user = session.execute(
+        select(User).where(User.organization_id == organization_id, User.id == user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound("no such canvasser", code="canvasser_not_found")
+    if not user.is_active:
+        raise ValidationFailed("this user is deactivated", code="canvasser_inactive", details={"canvasser_id": ["deactivated"]})
+    if "canvasser" not in user.roles:
+        raise ValidationFailed(
+            "this user does not have the canvasser role", code="not_a_canvasser",
+            details={"canvasser_id": ["not a canvasser"]},
+        )
+    return user
+
+
+def _campaign(session: Session, organization_id: int, campaign_id: int) -> Campaign:
+    campaign = session.execute(
+        select(Campaign).where(Campaign.organization_id == organization_id, Campaign.id == campaign_id)
+    ).scalar_one_or_none()
+    if campaign is None:
+        raise NotFound("no such campaign", code="campaign_not_found")
+    if campaign.status != "active":
+        raise Conflict("this campaign is archived", code="campaign_archived")
+    return campaign
+
+
+def _lease_end(now: datetime, *, lease_hours: int | None, leased_until: datetime | None, default_hours: int) -> datetime:
+    if lease_hours is not None and leased_until is not None:
+        raise ValidationFailed(
+            "give lease_hours or leased_until, not both", details={"leased_until": ["conflicts with lease_hours"]}
+        )
+    if leased_until is None:
+        hours = default_hours if lease_hours is None else lease_hours
+        if not 1 <= hours <= MAX_LEASE_HOURS:
+            raise ValidationFailed(
+                f"lease_hours must be between 1 and {MAX_LEASE_HOURS}", details={"lease_hours": ["out of range"]}
+            )
+        return now + timedelta(hours=hours)
+    if leased_until.tzinfo is None:
+        raise ValidationFailed("leased_until needs a UTC offset", details={"leased_until": ["no offset"]})
+    if leased_until <= now:
+        raise ValidationFailed("the lease would end in the past", code="lease_in_past", details={"leased_until": ["in the past"]})
+    if leased_until > now + timedelta(hours=MAX_LEASE_HOURS):
+        raise ValidationFailed(
+            f"a lease can last at most {MAX_LEASE_HOURS // 24} days", code="lease_too_long",
+            details={"leased_until": ["too far in the future"]},
+        )
+    return leased_until
+
+
+# --- assign, reassign, extend, release ------------------------------------------------
+
+
+def assign_turf(
+    session: Session,
+    *,
+    organization_id: int,
+    turf_id: int,
+    canvasser_id: int,
+    campaign_id: int,
+    actor_id: int | None,
+    default_lease_hours: int,
+    lease_hours: int | None = None,
+    leased_until: datetime | None = None,
+    reason: str | None = None,
+) -> "AssignmentView":
+    """Lease a ready turf to a canvasser for a campaign. 409 turf_already_assigned if someone got there first."""
+    now = utcnow()
+    until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
+    canvasser = _canvasser(session, organization_id, canvasser_id)
+    campaign = _campaign(session, organization_id, campaign_id)
+    # The conditional UPDATE is the lock: a second lead's UPDATE waits for the
+    # first to commit, then finds the turf no longer 'ready' and gets 0 rows.
+    claimed = session.execute(
+        update(Turf)
+        .where(Turf.organization_id == organization_id, Turf.id == turf_id, Turf.status == "ready")
+        .values(status="checked_out", updated_at=now)
+        .returning(Turf.id)
+    ).first()
+    if claimed is None:
+        turf = _turf(session, organization_id, turf_id)
+        if turf.status == "checked_out":
+            raise Conflict("this turf is already assigned", code="turf_already_assigned")
+        raise Conflict(f"a {turf.status} turf cannot be assigned; reopen it first", code="turf_not_assignable",
+                       details={"status": turf.status})
+    assignment = _new_assignment(
+        session, organization_id=organization_id, turf_id=turf_id, canvasser=canvasser, campaign=campaign,
+        leased_at=now, leased_until=until, actor_id=actor_id,
+    )
+    record_turf_event(
+        session, organization_id=organization_id, turf_id=turf_id, assignment_id=assignment.id, action="assigned",
+        from_status="ready", to_status="checked_out", actor_id=actor_id, reason=reason,
+        details={"canvasser_id": canvasser.id, "campaign_id": campaign.id, "leased_until": until.isoformat()},
+    )
+    session.flush()
+    return _view_of(session, assignment)
+
+
+def _new_assignment(session, *, organization_id, turf_id, canvasser, campaign, leased_at, leased_until, actor_id) -> Assignment:
+    assignment = Assignment(
+        organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id, canvasser_id=canvasser.id,
+        status="active", leased_at=leased_at, leased_until=leased_until, created_by_id=actor_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(assignment)
+            session.flush()
+    except IntegrityError:
+        # The partial unique index: an active lease exists although the turf said 'ready'.
+        raise Conflict("this turf is already assigned", code="turf_already_assigned") from None
+    return assignment
+
+
+def _active_assignment(session: Session, organization_id: int, turf_id: int) -> Assignment | None:
+    return session.execute(
+        select(Assignment)
+        .where(Assignment.organization_id == organization_id, Assignment.turf_id == turf_id, Assignment.status == "active")
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+def reassign_turf(
+    session: Session,
+    *,
+    organization_id: int,
+    turf_id: int,
+    canvasser_id: int,
+    actor_id: int | None,
+    default_lease_hours: int,
+    campaign_id: int | None = None,
+    lease_hours: int | None = None,
+    leased_until: datetime | None = None,
+    reason: str | None = None,
+) -> "AssignmentView":
+    """Hand a checked-out turf to another canvasser in one step (or assign a ready one)."""
+    turf = _turf(session, organization_id, turf_id, lock=True)
+    current = _active_assignment(session, organization_id, turf_id)
+    if current is None:
+        if campaign_id is None:
+            raise ValidationFailed("campaign_id is required: the turf is not assigned", details={"campaign_id": ["required"]})
+        return assign_turf(
+            session, organization_id=organization_id, turf_id=turf_id, canvasser_id=canvasser_id,
+            campaign_id=campaign_id, actor_id=actor_id, default_lease_hours=default_lease_hours,
+            lease_hours=lease_hours, leased_until=leased_until, reason=reason,
+        )
+    now = utcnow()
+    if lease_hours is None and leased_until is None:
+        until = max(current.leased_until, now + timedelta(hours=1))  # the new canvasser keeps the old lease
+    else:
+        until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
+    canvasser = _canvasser(session, organization_id, canvasser_id)
+    campaign = _campaign(session, organization_id, campaign_id or current.campaign_id)
+    current.status, current.ended_at = "released", now
+    session.flush()  # the old lease ends before the new one starts (one active per turf)
+    assignment = _new_assignment(
+        session, organization_id=organization_id, turf_id=turf_id, canvasser=canvasser, campaign=campaign,
+        leased_at=now, leased_until=until, actor_id=actor_id,
+    )
+    turf.updated_at = now
+    record_turf_event(
+        session, organization_id=organization_id, turf_id=turf_id, assignment_id=assignment.id, action="reassigned",
+        from_status=turf.status, to_status=turf.status, actor_id=actor_id, reason=reason,
+        details={
+            "from_assignment_id": current.id, "from_canvasser_id": current.canvasser_id,
+            "canvasser_id": canvasser.id, "campaign_id": campaign.id, "leased_until": until.isoformat(),
+        },
+    )
+    session.flush()
+    return _view_of(session, assignment)
+
+
+def _locked_assignment(session: Session, organization_id: int, assignment_id: int) -> Assignment:
+    assignment = session.execute(
+        select(Assignment)
+        .where(Assignment.organization_id == organization_id, Assignment.id == assignment_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if assignment is None:
+        raise NotFound("no such assignment", code="assignment_not_found")
+    return assignment
+
+
+def extend_lease(
+    session: Session,
+    *,
+    organization_id: int,
+    actor_id: int | None,
+    assignment_id: int | None = None,
+    turf_id: int | None = None,
+    lease_hours: int | None = None,
+    leased_until: datetime | None = None,
+    reason: str | None = None,
+) -> "AssignmentView":
+    """Move an active lease's end later: `lease_hours` from now, or to `leased_until`.
+
+    The lease is named by its id, or by its turf (the turf's active lease).
+    """
+    if lease_hours is None and leased_until is None:
+        raise ValidationFailed("give lease_hours or leased_until", details={"leased_until": ["required"]})
+    if turf_id is not None:
+        _turf(session, organization_id, turf_id)
+        assignment = _active_assignment(session, organization_id, turf_id)
+        if assignment is None:
+            raise Conflict("this turf is not assigned", code="turf_not_assigned")
+    else:
+        assignment = _locked_assignment(session, organization_id, assignment_id)
+    if assignment.status != "active":
+        raise Conflict(f"this assignment is {assignment.status}", code="assignment_not_active",
+                       details={"status": assignment.status})
+    until = _lease_end(utcnow(), lease_hours=lease_hours, leased_until=leased_until, default_hours=0)
+    if until <= assignment.leased_until:
+        raise ValidationFailed(
+            "the new end is not later than the current one; release the turf to end a lease early",
+            code="lease_not_extended", details={"leased_until": [f"not after {assignment.leased_until.isoformat()}"]},
+        )
+    previous, assignment.leased_until = assignment.leased_until, until
+    record_turf_event(
+        session, organization_id=organization_id, turf_id=assignment.turf_id, assignment_id=assignment.id,
+        action="extended", from_status="checked_out", to_status="checked_out", actor_id=actor_id, reason=reason,
+        details={"from": previous.isoformat(), "to": until.isoformat()},
+    )
+    session.flush()
+    return _view_of(session, assignment)
+
+
+def _end(session, assignment: Assignment, *, status: str, action: str, turf_status: str, actor_id, reason) -> Assignment:
+    if assignment.status != "active":
+        raise Conflict(f"this assignment is already {assignment.status}", code="assignment_not_active",
+                       details={"status": assignment.status})
+    now = utcnow()
+    assignment.status, assignment.ended_at = status, now
+    turf = _turf(session, assignment.organization_id, assignment.turf_id, lock=True)
+    from_status = turf.status
+    turf.status, turf.updated_at = turf_status, now
+    record_turf_event(
+        session, organization_id=assignment.organization_id, turf_id=turf.id, assignment_id=assignment.id,
+        action=action, from_status=from_status, to_status=turf_status, actor_id=actor_id, reason=reason,
+        details={"canvasser_id": assignment.canvasser_id},
+    )
+    session.flush()
+    return assignment
+
+
+def release_assignment(
+    session: Session,
+    *,
+    organization_id: int,
+    assignment_id: int,
+    actor_id: int | None,
+    actor_roles=(),
+    reason: str | None = None,
+) -> "AssignmentView":
+    """End a lease now; the turf is ready again. A canvasser may hand back only their own."""
+    assignment = _locked_assignment(session, organization_id, assignment_id)
+    if not is_lead(actor_roles) and assignment.canvasser_id != actor_id:
+        raise NotFound("no such assignment", code="assignment_not_found")
+    _end(session, assignment, status="released", action="released", turf_status="ready",
+         actor_id=actor_id, reason=reason)
+    return _view_of(session, assignment)
+
+
+def release_turf(session: Session, *, organization_id: int, turf_id: int, actor_id: int | None,
+                 reason: str | None = None) -> "AssignmentView":
+    """End the turf's active lease now (the lead's DELETE /turfs/{id}/assignment)."""
+    _turf(session, organization_id, turf_id)
+    assignment = _active_assignment(session, organization_id, turf_id)
+    if assignment is None:
+        raise Conflict("this turf is not assigned", code="turf_not_assigned")
+    _end(session, assignment, status="released", action="released", turf_status="ready",
+         actor_id=actor_id, reason=reason)
+    return _view_of(session, assignment)
+
+
+def change_turf_status(
+    session: Session, *, organization_id: int, turf_id: int, status: str, actor_id: int | None, reason: str | None = None
+) -> Turf:
+    """Complete, archive or reopen a turf. Assigning and releasing go through their own functions."""
+    turf = _turf(session, organization_id, turf_id, lock=True)
+    if status == turf.status:
+        return turf
+    if status == "completed":
+        if turf.status == "checked_out":
+            # Finishing the walk ends the lease as completed.
+            _end(session, _active_assignment(session, organization_id, turf_id), status="completed",
+                 action="completed", turf_status="completed", actor_id=actor_id, reason=reason)
+            return turf
+        if turf.status != "ready":
+            raise Conflict(f"a {turf.status} turf cannot be completed", code="invalid_transition")
+        action = "completed"
+    elif status == "archived":
+        if turf.status == "checked_out":
+            raise Conflict("release the turf's assignment before archiving it", code="turf_checked_out")
+        action = "archived"
+    elif status == "ready":
+        if turf.status == "checked_out":
+            raise Conflict("release the turf's assignment to make it ready", code="turf_checked_out")
+        action = "reopened"
+    else:
+        raise ValidationFailed(
+            "status must be completed, archived or ready (assign a turf to check it out)",
+            details={"status": ["not a status you can set"]},
+        )
+    from_status, turf.status, turf.updated_at = turf.status, status, utcnow()
+    record_turf_event(session, organization_id=organization_id, turf_id=turf.id, action=action,
+                      from_status=from_status, to_status=status, actor_id=actor_id, reason=reason)
+    session.flush()
+    return turf
+
+
+def expire_leases(session: Session) -> int:
+    """End every active lease past its time, in all organizations, in one statement (the cron job).
+
+    Safe against a concurrent extension: the UPDATE re-checks `leased_until`
+    on the row version it locks, so a lease extended a moment ago is kept.
+    """
+    return session.execute(text("""
+        WITH expired AS (
+            UPDATE assignments SET status = 'expired', ended_at = now()
+             WHERE status = 'active' AND leased_until <= now()
+            RETURNING id, organization_id, turf_id, canvasser_id, leased_until
+        ), freed AS (
+            UPDATE turfs t SET status = 'ready', updated_at = now()
+              FROM expired e
+             WHERE t.organization_id = e.organization_id AND t.id = e.turf_id AND t.status = 'checked_out'
+            RETURNING t.id
+        ), logged AS (
+            INSERT INTO turf_events (organization_id, turf_id, assignment_id, action, from_status, to_status,
+                                     actor_user_id, reason, details)
+            SELECT e.organization_id, e.turf_id, e.id, 'expired', 'checked_out', 'ready', NULL, 'lease expired',
+                   jsonb_build_object('canvasser_id', e.canvasser_id, 'leased_until', e.leased_until)
+              FROM expired e
+            RETURNING 1
+        )
+        SELECT count(*) FROM logged
+    """)).scalar_one()
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """An assignment with its turf, campaign and canvasser (plain values: safe after commit)."""
+
+    id: int
+    status: str
+    leased_at: datetime
+    leased_until: datetime
+    ended_at: datetime | None
+    turf: dict  # {id, name, ward, door_count}
+    campaign: dict  # {id, name}
+    canvasser: dict  # {id, name}
+
+
+def _views(session: Session, query) -> list[AssignmentView]:
+    rows = session.execute(
+        query.join(Turf, (Turf.organization_id == Assignment.organization_id) & (Turf.id == Assignment.turf_id))
+        .join(Campaign, (Campaign.organization_id == Assignment.organization_id) & (Campaign.id == Assignment.campaign_id))
+        .join(User, (User.organization_id == Assignment.organization_id) & (User.id == Assignment.canvasser_id))
+        .outerjoin(Boundary, (Boundary.organization_id == Turf.organization_id) & (Boundary.id == Turf.ward_id))
+        .with_only_columns(
+            Assignment.id, Assignment.status, Assignment.leased_at, Assignment.leased_until, Assignment.ended_at,
+            Turf.id.label("turf_id"), Turf.name.label("turf_name"), Boundary.name.label("ward"), Turf.door_count,
+            Campaign.id.label("campaign_id"), Campaign.name.label("campaign_name"),
+            User.id.label("canvasser_id"), User.name.label("canvasser_name"),
+        )
+    ).all()
+    return [
+        AssignmentView(
+            id=r.id, status=r.status, leased_at=r.leased_at, leased_until=r.leased_until, ended_at=r.ended_at,
+            turf={"id": r.turf_id, "name": r.turf_name, "ward": r.ward, "door_count": r.door_count},
+            campaign={"id": r.campaign_id, "name": r.campaign_name},
+            canvasser={"id": r.canvasser_id, "name": r.canvasser_name},
+        )
+        for r in rows
+    ]
+
+
+def _view_of(session: Session, assignment: Assignment) -> AssignmentView:
+    return _views(session, select(Assignment).where(
+        Assignment.organization_id == assignment.organization_id, Assignment.id == assignment.id))[0]
+
+
+def get_active_assignment(session: Session, *, organization_id: int, turf_id: int) -> AssignmentView:
+    """The turf's live lease; 404 no_active_assignment when it has none."""
+    _turf(session, organization_id, turf_id)
+    views = _views(session, select(Assignment).where(
+        Assignment.organization_id == organization_id, Assignment.turf_id == turf_id, Assignment.status == "active"))
+    if not views:
+        raise NotFound("this turf is not assigned", code="no_active_assignment")
+    return views[0]
+
+
+def list_my_assignments(session: Session, *, organization_id: int, user_id: int) -> list[AssignmentView]:
+    """The canvasser's live leases (a lease past its end is not live, even before the cron runs)."""
+    return _views(session, select(Assignment).where(
+        Assignment.organization_id == organization_id, Assignment.canvasser_id == user_id,
+        Assignment.status == "active", Assignment.leased_until > utcnow(),
+    ).order_by(Assignment.leased_until, Assignment.id))
+
+
+def get_assignment(
+    session: Session, *, organization_id: int, assignment_id: int, viewer_id: int, viewer_roles=()
+) -> AssignmentView:
+    """One assignment; a canvasser sees only their own (another's is 404, as if it did not exist)."""
+    query = select(Assignment).where(Assignment.organization_id == organization_id, Assignment.id == assignment_id)
+    if not is_lead(viewer_roles):
+        query = query.where(Assignment.canvasser_id == viewer_id)
+    views = _views(session, query)
+    if not views:
+        raise NotFound("no such assignment", code="assignment_not_found")
+    return views[0]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    assignment_id: int | None
+    actor: dict | None  # {id, name}; None: the system
+    reason: str | None
+    details: dict
+    created_at: datetime
+
+
+def list_turf_history(session: Session, *, organization_id: int, turf_id: int) -> list[HistoryEntry]:
+    """Every state change of the turf and its leases, oldest first."""
+    _turf(session, organization_id, turf_id)
+    rows = session.execute(
+        select(TurfEvent, User.name.label("actor_name"))
+        .outerjoin(User, (User.organization_id == TurfEvent.organization_id) & (User.id == TurfEvent.actor_user_id))
+        .where(TurfEvent.organization_id == organization_id, TurfEvent.turf_id == turf_id)
+        .order_by(TurfEvent.id)
+    ).all()
+    return [
+        HistoryEntry(
+            id=e.id, action=e.action, from_status=e.from_status, to_status=e.to_status, assignment_id=e.assignment_id,
+            actor=None if e.actor_user_id is None else {"id": e.actor_user_id, "name": actor_name},
+            reason=e.reason, details=e.details, created_at=e.created_at,
+        )
+        for e, actor_name in rows
+    ]

@@ -1,0 +1,107 @@
+"""Two leads assigning the same turf at the same moment: exactly one wins (real commits, separate connections)."""
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from canvass.turfs.leases import assign_turf
+from canvass.turfs.models import Assignment, TurfEvent
+from tests.factories import auth_header, make_campaign, make_household, make_org, make_turf, make_user
+
+
+def committed_field(app):
+    from api.extensions import db
+
+    with app.app_context():
+        org = make_org(db.session)
+        leads = [make_user(db.session, org=org, roles=["field_lead"]) for _ in range(2)]
+        canvassers = [make_user(db.session, org=org, roles=["canvasser"]) for _ in range(2)]
+        campaign = make_campaign(db.session, org=org)
+        turf = make_turf(db.session, org=org, households=[make_household(db.session, org=org) for _ in range(4)])
+        ids = dict(org=org.id, turf=turf.id, campaign=campaign.id, leads=[u.id for u in leads],
+                   canvassers=[u.id for u in canvassers], headers=[auth_header(db.session, u) for u in leads])
+        db.session.commit()
+        return ids
+
+
+def post_assignment(app, ids, slot, barrier, answers):
+    with app.test_client() as client:
+        if barrier:
+            barrier.wait()
+        response = client.post(
+            f"/v1/turfs/{ids['turf']}/assignment", headers=ids["headers"][slot],
+            json={"canvasser_id": ids["canvassers"][slot], "campaign_id": ids["campaign"]},
+        )
+        answers[slot] = (response.status_code, response.get_json())
+
+
+def outcome(app, ids):
+    from api.extensions import db
+
+    with app.app_context():
+        active = db.session.execute(select(Assignment).where(
+            Assignment.turf_id == ids["turf"], Assignment.status == "active")).scalars().all()
+        assigned_events = db.session.execute(select(func.count()).select_from(TurfEvent).where(
+            TurfEvent.turf_id == ids["turf"], TurfEvent.action == "assigned")).scalar_one()
+        return active, assigned_events
+
+
+def test_two_leads_assigning_at_once_get_one_201_and_one_409(committing_app):
+    ids = committed_field(committing_app)
+    barrier, answers = threading.Barrier(2), [None, None]
+    threads = [threading.Thread(target=post_assignment, args=(committing_app, ids, slot, barrier, answers))
+               for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(status for status, _ in answers) == [201, 409], answers
+    loser = next(body for status, body in answers if status == 409)
+    assert loser["error"]["code"] == "turf_already_assigned"
+    winner = next(body for status, body in answers if status == 201)
+    active, events = outcome(committing_app, ids)
+    assert [a.id for a in active] == [winner["id"]] and events == 1
+
+
+def _wait_until_blocked_by(engine, pid: int, timeout: float = 10.0) -> None:
+    with engine.connect() as probe:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            waiting = probe.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
+            ).scalar_one()
+            if waiting:
+                return
+            probe.rollback()
+            time.sleep(0.02)
+    raise AssertionError("the second lead's request never waited on the first lead's transaction")
+
+
+@pytest.mark.parametrize("first_commits, second_status", [(True, 409), (False, 201)])
+def test_a_lead_waiting_on_another_leads_open_assignment_gets_the_right_answer(committing_app, first_commits,
+                                                                               second_status):
+    from api.extensions import db
+
+    ids = committed_field(committing_app)
+    with committing_app.app_context():
+        engine = db.engine
+        first = Session(engine)
+        try:
+            assign_turf(first, organization_id=ids["org"], turf_id=ids["turf"], canvasser_id=ids["canvassers"][0],
+                        campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72)
+            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            answers = [None, None]
+            second = threading.Thread(target=post_assignment, args=(committing_app, ids, 1, None, answers))
+            second.start()
+            _wait_until_blocked_by(engine, pid)
+            first.commit() if first_commits else first.rollback()
+            second.join(timeout=30)
+        finally:
+            first.close()
+    status, body = answers[1]
+    assert status == second_status, body
+    active, events = outcome(committing_app, ids)
+    assert len(active) == 1 and events == 1
+    assert active[0].canvasser_id == ids["canvassers"][0 if first_commits else 1]

@@ -1,0 +1,65 @@
+"""Door matching on a whole batch: rule order, merged people, several cards for one new person."""
+from sqlalchemy import func, select
+
+from canvass.people.matching import PersonRequest, match_or_create_people
+from canvass.people.models import Person
+from tests.factories import make_household, make_org, make_person
+
+
+def people_count(session):
+    return session.execute(select(func.count(Person.id))).scalar_one()
+
+
+def match(session, org, *requests):
+    return match_or_create_people(session, organization_id=org.id, requests=list(requests))
+
+
+def test_name_matches_only_inside_the_household_and_never_a_merged_person(db_session):
+    org = make_org(db_session)
+    home, elsewhere = make_household(db_session, org=org), make_household(db_session, org=org)
+    survivor = make_person(db_session, org=org, household=home, first_name="Ana", last_name="Ruiz")
+    make_person(db_session, org=org, household=home, first_name="Ana", last_name="Ruiz", merged_into_id=survivor.id)
+    before = people_count(db_session)
+    (same, created_same), (other, created_other) = match(
+        db_session, org,
+        PersonRequest(household_id=home.id, first_name="ana", last_name="RUIZ"),
+        PersonRequest(household_id=elsewhere.id, first_name="Ana", last_name="Ruiz"),
+    )
+    assert (same, created_same) == (survivor.id, False)
+    assert created_other is True and other != survivor.id
+    assert db_session.get(Person, other).household_id == elsewhere.id
+    assert people_count(db_session) == before + 1
+
+
+def test_phone_is_tried_before_email_and_both_stay_inside_the_organization(db_session):
+    org, other_org = make_org(db_session), make_org(db_session)
+    by_phone = make_person(db_session, org=org, phone="13125550161")
+    make_person(db_session, org=org, email="x@example.org")
+    make_person(db_session, org=other_org, phone="13125550162")
+    results = match(
+        db_session, org,
+        PersonRequest(first_name="X", last_name="Y", phone="13125550161", email="x@example.org"),
+        PersonRequest(first_name="Z", last_name="W", phone="13125550162"),
+    )
+    assert results[0] == (by_phone.id, False)
+    assert results[1][1] is True  # the other organization's person is not a match
+    assert db_session.get(Person, by_phone.id).email == "x@example.org"  # filled from the card
+
+
+def test_cards_for_one_new_person_share_them_and_merge_what_they_say(db_session):
+    org = make_org(db_session)
+    home = make_household(db_session, org=org)
+    before = people_count(db_session)
+    results = match(
+        db_session, org,
+        PersonRequest(household_id=home.id, first_name="Lee", last_name="Park", source="paper"),
+        PersonRequest(household_id=home.id, first_name="LEE", last_name="park", phone="13125550171", source="paper"),
+        PersonRequest(first_name="L", last_name="P", phone="13125550171", email="lee@example.org", source="paper"),
+    )
+    assert len({person_id for person_id, _ in results}) == 1
+    assert all(created for _, created in results)
+    person = db_session.get(Person, results[0][0])
+    assert (person.phone, person.email, person.source, person.name_key) == (
+        "13125550171", "lee@example.org", "paper", "lee park",
+    )
+    assert people_count(db_session) == before + 1
