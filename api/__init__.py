@@ -19,6 +19,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
+    # Alembic announces each of its plugins at INFO on import; that is noise in every CLI call.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     import canvass.models  # noqa: F401  (every mapper known before the first query)
 
     app = Flask(__name__)

@@ -50,6 +50,10 @@ def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RE
     """
     from sqlalchemy import ForeignKeyConstraint
 
+    if ondelete == "SET NULL":
+        # Only the reference is cleared: a bare SET NULL would null organization_id too
+        # (PostgreSQL 15+ column list).
+        ondelete = f"SET NULL ({column})"
     return ForeignKeyConstraint(
         ["organization_id", column],
         [f"{target_table}.organization_id", f"{target_table}.id"],

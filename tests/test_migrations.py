@@ -62,3 +62,16 @@ def test_migrations_downgrade_to_base_and_upgrade_again(settings):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_deleting_a_referenced_row_clears_only_the_reference(db_session):
+    """Composite tenant foreign keys with ON DELETE SET NULL must not null organization_id."""
+    from tests.factories import make_household, make_org, make_person
+
+    org = make_org(db_session)
+    household = make_household(db_session, org=org)
+    person = make_person(db_session, org=org, household=household)
+    db_session.delete(household)
+    db_session.flush()
+    db_session.expire(person)
+    assert (person.household_id, person.organization_id) == (None, org.id)

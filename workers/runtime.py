@@ -11,6 +11,7 @@ from typing import Iterator
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job, JobStatus
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,4 +95,16 @@ def enqueue_requests(requests: list[JobRequest], *, queue: Queue) -> None:
                 failure_ttl=FAILED_JOB_TTL_SECONDS,
             )
         except DuplicateJobError:
-            log.debug("job %s already queued; coalesced", request.job_id)
+            if _clear_if_done(queue, request.job_id):
+                enqueue_requests([request], queue=queue)
+            else:
+                log.debug("job %s already waiting or running; coalesced", request.job_id)
+
+
+def _clear_if_done(queue: Queue, job_id: str) -> bool:
+    """A failed (or otherwise finished) job keeps its record for days; it must not swallow new work."""
+    job = Job.fetch(job_id, connection=queue.connection)
+    if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.FINISHED, JobStatus.STOPPED, JobStatus.CANCELED):
+        job.delete()
+        return True
+    return False

@@ -46,9 +46,8 @@ from canvass.db import utcnow
 from canvass.jobs import request_job
 from canvass.pipeline.membership import create_temp_table, get_organization, timezone_for
 # Both rollups share one watermark scheme; its snapshot queries live with the pipeline's rollup.
-from canvass.pipeline.rollup import _GUARD_SQL as GUARD_SQL
-from canvass.pipeline.rollup import _START_SQL as START_SQL
-from canvass.pipeline.rollup import _unseen as unseen
+# The pipeline's snapshot watermark scheme, shared so both rollups see commits the same way.
+from canvass.pipeline.rollup import GUARD_SQL, START_SQL, unseen
 
 # integrity.py flags a canvasser's contacts up to an hour around a stored batch (its run window).
 FLAG_REACH = timedelta(hours=1)

@@ -25,7 +25,7 @@ from canvass.canvassing.records import Contact, Pledge
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.people.models import Person
 from canvass.people.services import clean_email, clean_phone, name_key
-from canvass.pipeline.rollup import note_people_changed
+from canvass.pipeline.rollup import move_person_records
 
 # --- matching ------------------------------------------------------------------------
 
@@ -331,8 +331,9 @@ def merge_people(
         update(Person).where(Person.organization_id == organization_id, Person.merged_into_id == source.id)
         .values(merged_into_id=target.id)
     )
-    # The moved rows keep their ids, so the pipeline's watermarks would not see them move.
-    note_people_changed(session, organization_id=organization_id, person_ids=[source.id, target.id], reason="merge")
+    # Attendance, dues, events led and a member login move too; both people are recomputed
+    # (the moved rows keep their ids, so the pipeline's watermarks would not see them move).
+    move_person_records(session, organization_id=organization_id, from_person_id=source.id, into_person_id=target.id)
     target.phone = target.phone or source.phone
     target.email = target.email or source.email
     target.do_not_contact = target.do_not_contact or source.do_not_contact

@@ -59,7 +59,7 @@ _HORIZON = """coalesce(
          WHERE x IS DISTINCT FROM pg_current_xact_id_if_assigned()),
         pg_snapshot_xmax(s)::text::bigint)"""
 _HORIZON_SQL = f"SELECT {_HORIZON} FROM pg_current_snapshot() AS s"
-_GUARD_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+GUARD_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
 
 _PEOPLE_WITH_FACTS = """
     SELECT person_id FROM contacts WHERE organization_id = :org AND person_id IS NOT NULL AND responses IS NOT NULL
@@ -73,7 +73,7 @@ _PEOPLE_DUE = """
     SELECT person_id FROM pipeline_people WHERE organization_id = :org AND next_change_at <= :as_of
 """
 # A run's first statement: its snapshot (stored, for the next run), its xmax, and the horizon.
-_START_SQL = f"SELECT s::text, pg_snapshot_xmax(s)::text::bigint, {_HORIZON} FROM pg_current_snapshot() AS s"
+START_SQL = f"SELECT s::text, pg_snapshot_xmax(s)::text::bigint, {_HORIZON} FROM pg_current_snapshot() AS s"
 SOURCE_TABLES = ("contacts", "pledges", "event_attendance", "dues_payments", "pipeline_person_changes")
 
 
@@ -107,7 +107,7 @@ def open_writers(session: Session, *, tables, guard_xid: int, xmax: int) -> int:
     }).scalar_one()
 
 
-def _unseen(alias: str, key: str, seen: str) -> str:
+def unseen(alias: str, key: str, seen: str) -> str:
     """Rows the last run may have missed: beyond what it had seen, or written by a transaction its
     snapshot could not see yet (a late commit with a lower id, an update of an old row)."""
     return (f"({alias}.{key} > :{seen} OR CAST(:previous_snapshot AS text) IS NULL OR NOT pg_visible_in_snapshot("
@@ -117,19 +117,19 @@ def _unseen(alias: str, key: str, seen: str) -> str:
 _PEOPLE_CHANGED = f"""
     SELECT person_id FROM contacts c
         WHERE c.organization_id = :org AND c.id > :contacts_done AND c.person_id IS NOT NULL
-          AND c.responses IS NOT NULL AND {_unseen("c", "id", "contacts_seen")}
+          AND c.responses IS NOT NULL AND {unseen("c", "id", "contacts_seen")}
     UNION ALL SELECT g.person_id FROM pledges g
-        WHERE g.organization_id = :org AND g.id > :pledges_done AND {_unseen("g", "id", "pledges_seen")}
+        WHERE g.organization_id = :org AND g.id > :pledges_done AND {unseen("g", "id", "pledges_seen")}
     UNION ALL SELECT u.person_id FROM pledges g
         JOIN users u ON u.organization_id = g.organization_id AND u.id = g.canvasser_id
         WHERE g.organization_id = :org AND g.id > :pledges_done AND u.person_id IS NOT NULL
-          AND {_unseen("g", "id", "pledges_seen")}
+          AND {unseen("g", "id", "pledges_seen")}
     UNION ALL SELECT a.person_id FROM event_attendance a
-        WHERE a.organization_id = :org AND a.change_seq > :changes_done AND {_unseen("a", "change_seq", "changes_seen")}
+        WHERE a.organization_id = :org AND a.change_seq > :changes_done AND {unseen("a", "change_seq", "changes_seen")}
     UNION ALL SELECT d.person_id FROM dues_payments d
-        WHERE d.organization_id = :org AND d.change_seq > :changes_done AND {_unseen("d", "change_seq", "changes_seen")}
+        WHERE d.organization_id = :org AND d.change_seq > :changes_done AND {unseen("d", "change_seq", "changes_seen")}
     UNION ALL SELECT n.person_id FROM pipeline_person_changes n
-        WHERE n.organization_id = :org AND n.change_seq > :changes_done AND {_unseen("n", "change_seq", "changes_seen")}
+        WHERE n.organization_id = :org AND n.change_seq > :changes_done AND {unseen("n", "change_seq", "changes_seen")}
 """
 _SEEN_SQL = """
     SELECT (SELECT max(id) FROM contacts WHERE organization_id = :org AND id > :contacts_done),
@@ -253,7 +253,7 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     # Before any row is read: the snapshot the next run checks our reading against.
-    snapshot, xmax, _ = session.execute(text(_START_SQL)).one()
+    snapshot, xmax, _ = session.execute(text(START_SQL)).one()
     locked = session.execute(
         text("SELECT pg_try_advisory_xact_lock(:cls, (:org % 2147483648)::int)"),
         {"cls": ADVISORY_LOCK_CLASS, "org": organization_id},
@@ -321,7 +321,7 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
             if value is not None and value > getattr(watermark, f"{source}_seen"):
                 setattr(watermark, f"{source}_seen", value)
                 new_rows = True
-        watermark.guard_xid = session.execute(text(_GUARD_SQL)).scalar_one()
+        watermark.guard_xid = session.execute(text(GUARD_SQL)).scalar_one()
         watermark.read_snapshot = snapshot
     else:
         # Noted changes at or below `done` are processed for good. Pruned by the short daily run

@@ -62,3 +62,19 @@ def test_redis_down_does_not_fail_the_commit(worker_runtime, db_session, setting
 def test_job_ids_with_colons_are_refused(db_session):
     with pytest.raises(ValueError):
         request_job(db_session, name="record_call_for_test", job_id="org:1")
+
+
+@jobs.job
+def fail_for_test():
+    raise RuntimeError("this job fails on purpose")
+
+
+def test_a_failed_job_does_not_swallow_later_requests(worker_runtime, db_session):
+    queue = worker_runtime.get_queue()
+    queue.enqueue(fail_for_test, job_id="record-after-failure", retry=None)
+    run_jobs(worker_runtime)
+    assert queue.failed_job_registry.count == 1
+    with transaction(db_session) as session:
+        request_job(session, name="record_call_for_test", job_id="record-after-failure", value=7)
+    run_jobs(worker_runtime)
+    assert CALLS == [7]

@@ -63,3 +63,26 @@ def test_cards_for_one_new_person_share_them_and_merge_what_they_say(db_session)
         "13125550171", "lee@example.org", "paper", "lee park",
     )
     assert people_count(db_session) == before + 1
+
+
+def test_merge_moves_attendance_and_dues_to_the_survivor(db_session):
+    from sqlalchemy import select
+
+    from canvass.people.matching import merge_people
+    from canvass.pipeline.models import DuesPayment, EventAttendance
+    from tests.canvass.pipeline.builders import at, attended, dues, event
+    from tests.factories import make_user
+
+    org = make_org(db_session)
+    organizer = make_user(db_session, org=org, roles=["organizer"])
+    home = make_household(db_session, org=org)
+    survivor = make_person(db_session, org=org, household=home, first_name="Ana", last_name="Ruiz")
+    duplicate = make_person(db_session, org=org, household=home, first_name="Ana", last_name="Ruiz")
+    meeting = event(db_session, org=org, starts_at=at("2026-10-01T18:00:00-05:00"))
+    attended(db_session, person=duplicate, event_row=meeting)
+    dues(db_session, person=duplicate, amount_cents=1000, paid_on="2026-10-01", period_start="2026-10-01",
+         period_end="2026-10-31")
+    merge_people(db_session, organization_id=org.id, person_id=duplicate.id, into_id=survivor.id, actor=organizer)
+    owners = lambda model: set(db_session.execute(select(model.person_id).where(model.organization_id == org.id)).scalars())  # noqa: E731
+    assert owners(EventAttendance) == {survivor.id}
+    assert owners(DuesPayment) == {survivor.id}
