@@ -34,7 +34,7 @@ stop_children() {
 
 on_exit() {
     local rc=$?
-    trap '' INT TERM
+    trap '' INT TERM PIPE   # a closed pipe (make run | tee) must not cut the cleanup short
     stop_children
     cv_stop_started
     exit "$rc"

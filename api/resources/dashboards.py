@@ -7,12 +7,10 @@ from flask_smorest import Blueprint
 
 from api.auth import current_user, requires_roles
 from api.extensions import db
-from api.schemas.canvassing import FollowUpArgs, FollowUpPage
 from api.schemas.dashboards import (
     ActivityArgs, AffiliateActivityOut, CoalitionOut, LeaderboardArgs, LeaderboardOut, RangeArgs, RosterArgs,
     RosterPage, ScopeArgs, SummaryOut, TurfProgressOut,
 )
-from canvass.canvassing import followups
 from canvass.dashboards import queries
 from canvass.db import transaction
 
@@ -54,19 +52,6 @@ class Leaderboard(MethodView):
         """Canvassers ranked by doors, with conversations, pledges and integrity flags."""
         with transaction(db.session) as session:
             return queries.canvasser_leaderboard(session, organization_id=current_user().organization_id, **args)
-
-
-@blp.route("/follow-ups")
-class FollowUpsDue(MethodView):
-    @requires_roles(*LEADS)
-    @blp.arguments(FollowUpArgs, location="query", unknown=RAISE)
-    @blp.response(200, FollowUpPage)
-    def get(self, args):
-        """Pledge follow-ups due, soonest first (do-not-contact never listed); leads see them too."""
-        with transaction(db.session) as session:
-            rows = followups.list_due_follow_ups(session, organization_id=current_user().organization_id, **args)
-        next_cursor = followups.follow_up_cursor(rows[-1]["pledge"]) if len(rows) == args["limit"] else None
-        return {"data": rows, "next_cursor": next_cursor}
 
 
 @blp.route("/roster")

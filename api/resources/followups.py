@@ -14,7 +14,8 @@ blp = Blueprint("followups", __name__, url_prefix="/v1", description="Pledge car
 
 @blp.route("/follow-ups")
 class FollowUps(MethodView):
-    @requires_roles("organizer", "admin")
+    # Field leads work the list too, from the dashboard.
+    @requires_roles("organizer", "field_lead", "admin")
     @blp.arguments(FollowUpArgs, location="query")
     @blp.response(200, FollowUpPage)
     def get(self, args):

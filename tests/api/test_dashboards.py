@@ -100,7 +100,7 @@ def test_leaderboard_filters_by_campaign_and_dates(client, db_session, ward):
 
 def test_follow_ups_due_are_listed_for_leads(client, db_session, ward):
     add_pledge(db_session, ward, turf=1, door=2, when=datetime.now(timezone.utc) - timedelta(days=8))
-    response = get(client, db_session, ward.lead, "/v1/dashboards/follow-ups")
+    response = get(client, db_session, ward.lead, "/v1/follow-ups")
     assert response.status_code == 200
     (row,) = response.get_json()["data"]  # the card signed on the 20th is due only on the 27th
     assert row["pledge"]["pledge_type"] == "vote" and row["person"]["id"] == ward.people[ward.doors[1][2].id].id
@@ -161,7 +161,7 @@ def test_affiliates_and_strangers_get_404_for_another_organizations_detail(clien
 
 # --- who may look, and bad input -------------------------------------------------------------
 
-PATHS = ["/v1/dashboards/turfs", "/v1/dashboards/summary", "/v1/dashboards/leaderboard", "/v1/dashboards/follow-ups",
+PATHS = ["/v1/dashboards/turfs", "/v1/dashboards/summary", "/v1/dashboards/leaderboard", "/v1/follow-ups",
          "/v1/dashboards/roster", "/v1/dashboards/coalition"]
 
 

@@ -192,7 +192,7 @@
       section(api.getJSON("/v1/dashboards/turfs", f), renderTurfs),
       section(api.getJSON("/v1/dashboards/summary", f), renderActivity),
       section(api.getJSON("/v1/dashboards/leaderboard", Object.assign({ limit: 20 }, f)), renderLeaderboard),
-      section(api.getJSON("/v1/dashboards/follow-ups", { limit: 20, campaign_id: f.campaign_id }), renderFollowUps)
+      section(api.getJSON("/v1/follow-ups", { limit: 20, campaign_id: f.campaign_id }), renderFollowUps)
     ]).then(function () {
       document.getElementById("updated-at").textContent = new Date().toLocaleTimeString();
       root.setAttribute("data-loaded", "true");
