@@ -21,6 +21,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level)
     # Alembic announces each of its plugins at INFO on import; that is noise in every CLI call.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if settings.secret_key == Settings.secret_key and not settings.testing:
+        logging.getLogger(__name__).warning("SECRET_KEY is not set: using the development value (set it in production)")
     import canvass.models  # noqa: F401  (every mapper known before the first query)
 
     app = Flask(__name__)
