@@ -1,6 +1,7 @@
 """Household import (`canvass import households`) vs a raw COPY of the same file into a plain table.
 
-`python -m bench import` (or `python -m bench.bench_import --rows 1000000`).
+`python -m bench import` (or `python -m bench.bench_import --rows 1000000`; BENCH_IMPORT_ROWS=200000
+sets the default row count, for quick iterations).
 
 A seeded synthetic CSV (CONTRACT columns, one row per person, ~2.1 people per
 household, Chicago's building mix) of about --rows rows inside the real 33rd
@@ -96,7 +97,7 @@ def ours(url: str, path: Path, slug: str) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_IMPORT_ROWS", 1_000_000)))
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv or [])
 

@@ -247,6 +247,9 @@ def import_households(
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('household_import:' || :org, 0))"),
                     {"org": organization_id})
     session.execute(text("SET LOCAL work_mem = '128MB'"))
+    # JIT compiles the big INSERT/DELETE ... SELECTs over the staging table for
+    # longer than it saves (0.15 s for the duplicate check of 200k rows).
+    session.execute(text("SET LOCAL jit = off"))
     for table in (_STAGE, _PLACES, _KEYS, _HOUSEHOLDS):
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     session.execute(text(f"""
