@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     import canvass.models  # noqa: F401  (every mapper known before the first query)
 
     app = Flask(__name__)
+    _bound_integer_routes(app)
     app.config.update(
         CANVASS_SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     # After api.init_app, so our envelope replaces flask-smorest's error format.
     register_error_handlers(app)
+    app.before_request(_refuse_nul_characters)
 
     from api.cli import register_commands
 
@@ -73,3 +75,30 @@ def _install_job_dispatcher(app: Flask, settings: Settings) -> None:
 
     queue = Queue(settings.queue_name, connection=app.extensions["canvass_redis"])
     set_job_dispatcher(lambda requests: enqueue_requests(requests, queue=queue))
+
+
+def _bound_integer_routes(app: Flask) -> None:
+    """`<int:...>` path ids past BIGINT are simply not found (not a database error)."""
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**63 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = IdConverter
+
+
+def _refuse_nul_characters():
+    """PostgreSQL text cannot hold NUL: refuse it up front, clearly, instead of failing deep inside."""
+    import re
+
+    from flask import current_app, request
+
+    from canvass.errors import MalformedInput
+
+    # Bodies past the default limit are left to the few endpoints that raise it for themselves.
+    readable = request.is_json and (request.content_length or 0) <= current_app.config["MAX_CONTENT_LENGTH"]
+    in_body = readable and re.search(rb"(?<!\\)\\u0000|\x00", request.get_data(cache=True))
+    if in_body or any("\x00" in value for value in request.args.values()):
+        raise MalformedInput("text may not contain NUL characters (\\u0000)", code="nul_character")

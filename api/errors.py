@@ -16,6 +16,7 @@ from canvass.errors import DomainError, RateLimited
 log = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {
+    "malformed": 400,
     "invalid": 422,
     "unauthorized": 401,
     "forbidden": 403,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    kind = "invalid"  # one of: invalid, unauthorized, forbidden, not_found, conflict, too_large, rate_limited
+    kind = "invalid"  # one of: malformed, invalid, unauthorized, forbidden, not_found, conflict, too_large, rate_limited
     code = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
@@ -16,6 +16,13 @@ class DomainError(Exception):
         if code:
             self.code = code
         self.details = details or {}
+
+
+class MalformedInput(DomainError):
+    """Input that cannot even be read as what it claims to be (answered 400)."""
+
+    kind = "malformed"
+    code = "malformed_request"
 
 
 class ValidationFailed(DomainError):

@@ -122,7 +122,9 @@ def _pledges_sql(scope: Scope, args: dict) -> tuple[tuple, str]:
         where.append("(g.received_at >= %(changed_since)s OR g.last_follow_up_at >= %(changed_since)s)")
     sql = f"""
         SELECT g.id, g.client_id, {_iso("g.occurred_at")}, {_iso("g.received_at")}, g.pledge_type, g.source,
-               g.campaign_id, k.name, g.canvasser_id, u.name, g.person_id, p.first_name, p.last_name, p.phone, p.email,
+               g.campaign_id, k.name, g.canvasser_id, u.name, g.person_id, p.first_name, p.last_name,
+               -- contact details only where the card consented to contact
+               CASE WHEN g.consent_to_contact THEN p.phone END, CASE WHEN g.consent_to_contact THEN p.email END,
                h.id, b.line1, h.unit, b.city, b.zip, w.name, g.consent_to_contact, g.follow_up_status,
                {_iso("g.next_follow_up_at")}, g.notes
         FROM pledges g

@@ -58,3 +58,22 @@ def test_unexpected_exception_is_a_500_envelope_without_internals(settings, migr
     assert response.status_code == 500
     assert b"hunter2" not in response.data
     assert response.get_json()["error"]["code"] == "internal_error"
+
+
+def test_nul_characters_are_refused_with_400_not_a_database_error(client, db_session, clean_redis):
+    user = make_user(db_session, org=make_org(db_session), roles=["admin"])
+    headers = auth_header(db_session, user)
+    response = client.post("/v1/auth/token", data=b'{"email": "a\\u0000@b.org", "password": "x"}',
+                           content_type="application/json")
+    assert_error(response, 400, "nul_character")
+    assert_error(client.get("/v1/users?role=admin%00", headers=headers), 400, "nul_character")
+    # an escaped backslash followed by "u0000" is ordinary text
+    ok = client.post("/v1/users", json={"email": "x@example.org", "name": "back\\u0000slash", "roles": ["canvasser"]},
+                     headers=headers)
+    assert ok.status_code == 201
+
+
+def test_ids_beyond_bigint_are_not_found(client, db_session):
+    user = make_user(db_session, org=make_org(db_session), roles=["admin"])
+    response = client.get("/v1/users/" + "9" * 30, headers=auth_header(db_session, user))
+    assert_error(response, 404, "not_found")
