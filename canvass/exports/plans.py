@@ -89,19 +89,24 @@ def _contacts_sql(where: list[str]) -> tuple[tuple, str]:
     return columns, sql
 
 
-def _contact_filters(scope: Scope, args: dict) -> list[str]:
+def _record_filters(alias: str, scope: Scope, args: dict, *, changed: str) -> list[str]:
+    """Date (in the organization's time zone), ward, campaign and changed-since filters of a record export."""
     where = []
     if args.get("date_from"):
-        where.append("c.occurred_at >= (%(date_from)s::date::timestamp AT TIME ZONE %(tz)s)")
+        where.append(f"{alias}.occurred_at >= (%(date_from)s::date::timestamp AT TIME ZONE %(tz)s)")
     if args.get("date_to"):
-        where.append("c.occurred_at < ((%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)")
+        where.append(f"{alias}.occurred_at < ((%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)")
     if scope.ward_id is not None:
         where.append("b.ward_id = %(ward_id)s")
     if scope.campaign_id is not None:
-        where.append("c.campaign_id = %(campaign_id)s")
+        where.append(f"{alias}.campaign_id = %(campaign_id)s")
     if args.get("changed_since"):
-        where.append("c.received_at >= %(changed_since)s")
+        where.append(changed)
     return where
+
+
+def _contact_filters(scope: Scope, args: dict) -> list[str]:
+    return _record_filters("c", scope, args, changed="c.received_at >= %(changed_since)s")
 
 
 def _pledges_sql(scope: Scope, args: dict) -> tuple[tuple, str]:
@@ -109,17 +114,9 @@ def _pledges_sql(scope: Scope, args: dict) -> tuple[tuple, str]:
                "canvasser_id", "canvasser", "person_id", "first_name", "last_name", "phone", "email", "household_id",
                "address", "unit", "city", "zip", "ward", "consent_to_contact", "follow_up_status", "next_follow_up_at",
                "notes")
-    where = []
-    if args.get("date_from"):
-        where.append("g.occurred_at >= (%(date_from)s::date::timestamp AT TIME ZONE %(tz)s)")
-    if args.get("date_to"):
-        where.append("g.occurred_at < ((%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)")
-    if scope.ward_id is not None:
-        where.append("b.ward_id = %(ward_id)s")
-    if scope.campaign_id is not None:
-        where.append("g.campaign_id = %(campaign_id)s")
-    if args.get("changed_since"):
-        where.append("(g.received_at >= %(changed_since)s OR g.last_follow_up_at >= %(changed_since)s)")
+    where = _record_filters(
+        "g", scope, args, changed="(g.received_at >= %(changed_since)s OR g.last_follow_up_at >= %(changed_since)s)"
+    )
     sql = f"""
         SELECT g.id, g.client_id, {_iso("g.occurred_at")}, {_iso("g.received_at")}, g.pledge_type, g.source,
                g.campaign_id, k.name, g.canvasser_id, u.name, g.person_id, p.first_name, p.last_name,
