@@ -7,12 +7,12 @@ def smorest_blueprints():
     from api.resources import audit, auth, users
     from api.resources import campaigns, followups, people, sync
     from api.resources import assignments, boundaries, turfs
-    from api.resources import dues, events, funnels, membership, votes
+    from api.resources import dues, events, funnels, member_imports, membership, votes
     from api.resources import dashboards, exports
 
     return [auth.blp, users.blp, audit.blp, campaigns.blp, sync.blp, followups.blp, people.blp,
             boundaries.blp, turfs.blp, assignments.blp,
-            events.blp, dues.blp, membership.blp, funnels.blp, votes.blp,
+            events.blp, dues.blp, member_imports.blp, membership.blp, funnels.blp, votes.blp,
             dashboards.blp, exports.blp]
 
 
