@@ -47,7 +47,7 @@ from canvass.jobs import request_job
 from canvass.pipeline.membership import create_temp_table, get_organization, timezone_for
 # Both rollups share one watermark scheme; its snapshot queries live with the pipeline's rollup.
 # The pipeline's snapshot watermark scheme, shared so both rollups see commits the same way.
-from canvass.pipeline.rollup import GUARD_SQL, START_SQL, unseen
+from canvass.pipeline.rollup import GUARD_SQL, START_SQL, locked_watermark, unseen
 
 # integrity.py flags a canvasser's contacts up to an hour around a stored batch (its run window).
 FLAG_REACH = timedelta(hours=1)
@@ -193,22 +193,11 @@ def last_activity_rollup_at(session: Session, *, organization_id: int) -> dateti
 # --- a run -----------------------------------------------------------------------------------
 
 
-def _locked_watermark(session: Session, organization_id: int) -> ActivityWatermark:
-    session.execute(
-        text("INSERT INTO activity_watermarks (organization_id) VALUES (:org) ON CONFLICT DO NOTHING"),
-        {"org": organization_id},
-    )
-    return session.execute(
-        select(ActivityWatermark).where(ActivityWatermark.organization_id == organization_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
-
 def _run(session: Session, organization_id: int, *, full: bool) -> ActivityRollupResult:
     # Before any row is read: our snapshot, and which transactions might still commit rows we can't see yet.
     snapshot, xmax, horizon = session.execute(text(START_SQL)).one()
     org = get_organization(session, organization_id)
-    watermark = _locked_watermark(session, organization_id)
+    watermark = locked_watermark(session, ActivityWatermark, organization_id)
     params = {
         "org": organization_id, "tz": timezone_for(org), "reach": FLAG_REACH,
         **{f"{source}_{mark}": getattr(watermark, f"{source}_{mark}")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from canvass.db import utcnow
@@ -236,13 +237,13 @@ def organization_ids(session: Session) -> list[int]:
 # --- a run ------------------------------------------------------------------------------
 
 
-def _locked_watermark(session: Session, organization_id: int) -> PipelineWatermark:
+def locked_watermark(session: Session, model, organization_id: int):
+    """The organization's watermark row of `model` (created if missing), locked for this transaction."""
     session.execute(
-        text("INSERT INTO pipeline_watermarks (organization_id) VALUES (:org) ON CONFLICT DO NOTHING"),
-        {"org": organization_id},
+        pg_insert(model).values(organization_id=organization_id).on_conflict_do_nothing()
     )
     return session.execute(
-        select(PipelineWatermark).where(PipelineWatermark.organization_id == organization_id).with_for_update()
+        select(model).where(model.organization_id == organization_id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
 
@@ -269,7 +270,7 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("SET LOCAL random_page_cost = 1.1"))
     as_of = as_of or utcnow()
-    watermark = _locked_watermark(session, organization_id)
+    watermark = locked_watermark(session, PipelineWatermark, organization_id)
     params = {
         "org": organization_id, "tz": timezone_for(org), "as_of": as_of, **rule_for(org).sql_params(),
         **{f"{source}_{mark}": getattr(watermark, f"{source}_{mark}") for source in SOURCES for mark in ("done", "seen")},
