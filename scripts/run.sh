@@ -34,7 +34,9 @@ stop_children() {
 
 on_exit() {
     local rc=$?
-    trap '' INT TERM PIPE   # a closed pipe (make run | tee) must not cut the cleanup short
+    set +e   # a failed write (the pipe's reader died with the same Ctrl-C) must not end the cleanup
+    # Neither a second Ctrl-C, a closed pipe (make run | tee) nor a closed terminal may cut the cleanup short.
+    trap '' INT TERM PIPE HUP
     stop_children
     cv_stop_started
     exit "$rc"
@@ -42,6 +44,7 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP   # the terminal went away: stop everything as for Ctrl-C
 
 WEB_PORT=${PORT:-8000}
 API_URL="http://127.0.0.1:$WEB_PORT"
