@@ -14,7 +14,13 @@ ward is written once. In a throwaway database (on BENCH_DATABASE_URL's server):
   the staging table, set-based upserts into buildings / households / people
   (with their indexes and tenant foreign keys), the spatial placement of every
   building in its ward and precinct; one transaction, committed;
-* ours again: re-importing the same file (changes nothing).
+* ours again: re-importing the same file (changes nothing);
+* floor: the rows that import stored (this organization's buildings,
+  households and people) written again, by the fastest path PostgreSQL has
+  (`CREATE TABLE AS`, no indexes, no foreign keys, nothing to parse or check),
+  then the same indexes as the real tables built in bulk. No implementation
+  that stores those rows with those indexes can beat it, so floor / baseline
+  bounds the ratio any household import can reach on this schema and machine.
 
 Reported: rows/s of each and ours / baseline (target >= 0.25), with ours split
 into its read-check-COPY phase and its database phase.
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -64,6 +71,32 @@ def raw_copy(url: str, path: Path) -> float:
         cursor.execute("DROP TABLE plain")
         connection.commit()
     return took
+
+
+FLOOR_TABLES = ("buildings", "households", "people")
+
+
+def storage_floor(url: str, slug: str) -> dict:
+    """Seconds to write the organization's imported rows into index-free copies and build the real indexes on them."""
+    seconds = {}
+    with psycopg.connect(psycopg_dsn(url)) as connection, connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        cursor.execute("SELECT id FROM organizations WHERE slug = %s", (slug,))
+        (org_id,) = cursor.fetchone()
+        for table in FLOOR_TABLES:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = %s", (table,))
+            index_definitions = [row[0] for row in cursor.fetchall()]
+            started = time.perf_counter()
+            cursor.execute(f"CREATE TABLE floor_{table} AS SELECT * FROM {table} WHERE organization_id = %s", (org_id,))
+            for n, definition in enumerate(index_definitions):
+                # "CREATE [UNIQUE] INDEX name ON public.table USING ..." -> the same index on the copy
+                cursor.execute(re.sub(r"INDEX \S+ ON public\.\S+ ", f"INDEX floor_{table}_{n} ON floor_{table} ",
+                                      definition, count=1))
+            connection.commit()
+            seconds[table] = time.perf_counter() - started
+            cursor.execute(f"DROP TABLE floor_{table}")
+            connection.commit()
+    return seconds
 
 
 def ours(url: str, path: Path, slug: str) -> dict:
@@ -108,6 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
         baseline = raw_copy(url, path)
         first = ours(url, path, "bench-import")
         again = ours(url, path, "bench-import")
+        floor = storage_floor(url, "bench-import")
         baseline_after = raw_copy(url, path)  # the machine may have slowed down meanwhile: take the better
 
     raw = min(baseline, baseline_after)
@@ -122,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict:
         "import_read_check_copy_seconds": first["read_seconds"],
         "import_database_seconds": first["database_seconds"],
         "reimport_seconds": again["seconds"],
+        "storage_floor_seconds": sum(floor.values()),
+        "storage_floor_by_table": floor,
+        "storage_floor_ratio": raw / sum(floor.values()),
         "ratio": raw / first["seconds"],
         "read_phase_ratio": raw / first["read_seconds"],
         "target_ratio": TARGET_RATIO,
@@ -143,11 +180,15 @@ def main(argv: list[str] | None = None) -> dict:
             ["  upserts + spatial placement", first["database_seconds"], rows / first["database_seconds"],
              raw / first["database_seconds"]],
             ["ours: re-import of the same file", again["seconds"], rows / again["seconds"], raw / again["seconds"]],
+            ["floor: the stored rows rewritten + indexes built in bulk", sum(floor.values()),
+             rows / sum(floor.values()), result["storage_floor_ratio"]],
+            *[[f"  {table}", took, rows / took, raw / took] for table, took in floor.items()],
         ],
     ))
     verdict = "meets" if result["ratio"] >= TARGET_RATIO else "misses"
     print(f"\nimport rate = {result['ratio']:.3f} x raw COPY ({verdict} the {TARGET_RATIO} target); "
-          f"re-import changed {sum(result['reimport_changes'].values())} rows")
+          f"re-import changed {sum(result['reimport_changes'].values())} rows; no import storing these rows "
+          f"with these indexes can pass {result['storage_floor_ratio']:.3f} x raw COPY on this machine")
     return result
 
 

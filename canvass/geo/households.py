@@ -478,7 +478,8 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         ), inserted AS (
             INSERT INTO households (organization_id, building_id, unit)
             SELECT :org, building_id, unit FROM src
-            ON CONFLICT (organization_id, building_id, unit) DO NOTHING
+            WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.organization_id = :org
+                              AND h.building_id = src.building_id AND h.unit = src.unit)
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM src)
@@ -502,36 +503,37 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     """
     # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
     # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
-    # Rows equal to what is stored are filtered out first: ON CONFLICT DO UPDATE
-    # would lock every conflicting row even when its WHERE is false.
+    # New people are a plain INSERT and known ones an UPDATE of only the rows that
+    # differ: cheaper than ON CONFLICT (no speculative insertion per row, no lock
+    # on unchanged rows), and safe because only this import writes external_ids
+    # and it holds the organization's import lock (the unique index still guards).
     created, updated = run(f"""
         WITH src AS (
-            SELECT household_id, external_id, first_name, last_name, name_key, phone, email
-            FROM ({people_src}) p WHERE external_id IS NOT NULL
-        ), changed AS (
-            SELECT src.* FROM src
+            SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
+                   src.email, p.id AS person_id
+            FROM ({people_src}) src
             LEFT JOIN people p ON p.organization_id = :org AND p.external_id = src.external_id
-            WHERE p.id IS NULL
-               OR (p.household_id, p.first_name, p.last_name, p.phone, p.email)
-                  IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
-                                    coalesce(src.phone, p.phone), coalesce(src.email, p.email))
-        ), upserted AS (
+            WHERE src.external_id IS NOT NULL
+        ), inserted AS (
             INSERT INTO people (organization_id, household_id, external_id, first_name, last_name, name_key,
                                 phone, email, source)
             SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, 'import'
-            FROM changed
-            ON CONFLICT (organization_id, external_id) WHERE external_id IS NOT NULL DO UPDATE
-               SET household_id = excluded.household_id, first_name = excluded.first_name,
-                   last_name = excluded.last_name, name_key = excluded.name_key,
-                   phone = coalesce(excluded.phone, people.phone), email = coalesce(excluded.email, people.email),
-                   residence_current = people.residence_current OR people.household_id IS DISTINCT FROM excluded.household_id,
+            FROM src WHERE person_id IS NULL
+            RETURNING 1
+        ), updated AS (
+            UPDATE people p
+               SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
+                   name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                   residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
                    updated_at = now()
-             WHERE (people.household_id, people.first_name, people.last_name, people.phone, people.email)
-                   IS DISTINCT FROM (excluded.household_id, excluded.first_name, excluded.last_name,
-                                     coalesce(excluded.phone, people.phone), coalesce(excluded.email, people.email))
-            RETURNING (xmax = 0) AS inserted
+              FROM src
+             WHERE p.organization_id = :org AND p.id = src.person_id
+               AND (p.household_id, p.first_name, p.last_name, p.phone, p.email)
+                   IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
+                                     coalesce(src.phone, p.phone), coalesce(src.email, p.email))
+            RETURNING 1
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
     """).one()
     # People without one: the same name in the same household is the same person.
     created_plain, updated_plain = run(f"""
