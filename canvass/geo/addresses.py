@@ -57,7 +57,9 @@ UNIT_DESIGNATORS = {
     "BLDG", "NO", "NUM", "NUMBER", "#",
 }
 
-_NUMBER = re.compile(r"^(\d+)[A-Z]?$")
+# House numbers run to six digits at most in the US; a longer run of digits is
+# not a house number (and would not fit the database's integer column).
+_NUMBER = re.compile(r"^(\d{1,6})[A-Z]?$")
 _FRACTION = re.compile(r"^\d+/\d+$")
 _PUNCTUATION = re.compile(r"[.,;]")
 _SPACES = re.compile(r"\s+")
@@ -132,7 +134,7 @@ def _house_number(tokens: list[str]) -> tuple[int, int | None, str, int] | None:
         number, end, used = int(m.group(1)), None, 1
         # "442 444 W WELLINGTON AVE": a second, larger bare number followed by
         # a street name is a range written without its dash.
-        if len(tokens) > 2 and tokens[1].isdigit() and int(tokens[1]) > number:
+        if len(tokens) > 2 and _NUMBER.match(tokens[1]) and tokens[1].isdigit() and int(tokens[1]) > number:
             end, used = int(tokens[1]), 2
     fraction = ""
     # "1234 1/2 W ..." is a distinct door but keeps 1234 as the number.

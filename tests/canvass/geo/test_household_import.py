@@ -156,6 +156,16 @@ def test_bad_rows_are_skipped_and_reported_by_line_number(db_session):
                                                            Building.house_number == 6)).scalar_one() == "6 N State St\nrear"
 
 
+def test_a_house_number_too_long_for_any_street_imports_as_an_unparsed_address(db_session):
+    org = make_org(db_session)
+    summary = run(db_session, org, HEADER + "b1,123456789012 W Elm St,,Chicago,IL,60610,41.90,-87.63,Big,Number,,\n"
+                                            "b2,1234567 N Elm St,,Chicago,IL,60610,41.90,-87.63,Seven,Digits,,\n"
+                                            "b3,442 444 W Elm St,,Chicago,IL,60610,41.90,-87.63,Ok,Range,,\n")
+    assert (summary.rows_imported, summary.unparsed_addresses) == (3, 2)
+    numbers = db_session.execute(select(Building.line1, Building.house_number).where(Building.organization_id == org.id))
+    assert set(numbers) == {("123456789012 W Elm St", None), ("1234567 N Elm St", None), ("442 444 W Elm St", 442)}
+
+
 @pytest.mark.parametrize(
     "content, code, message",
     [
