@@ -17,7 +17,6 @@ anything is written.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
@@ -60,11 +59,14 @@ _KEYS = "household_import_buildings"
 _PLACES = "household_import_addresses"
 _HOUSEHOLDS = "household_import_households"
 
-_COPY_BATCH = 2_000  # rows per COPY write: memory stays flat, writes stay large
-_NULLABLE_STAGE_COLUMNS = ("street", "house_number", "block", "side", "external_id", "phone", "email")
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
     "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
+)
+# Their types, for binary COPY (psycopg packs each row in C: ~3x faster than CSV text).
+_STAGE_TYPES = (
+    "int4", "text", "text", "text", "text", "text", "float8", "float8", "text", "int4", "int4",
+    "text", "text", "text", "text", "text", "text", "text", "text", "bool",
 )
 
 
@@ -275,25 +277,11 @@ def import_households(
 
     raw_connection = session.connection().connection.driver_connection
     previous_end = records.line_num
-    # Rows go to COPY as CSV written by the C csv writer, a batch at a time.
-    # Strings are quoted, so "" is an empty string; in the nullable columns
-    # FORCE_NULL reads "" as NULL (blank means unknown there).
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    batch: list[tuple] = []
+    # Rows go to COPY in binary, packed by psycopg's C code; psycopg buffers
+    # the writes, so memory stays flat and the writes stay large.
     with raw_connection.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN "
-            f"(FORMAT csv, FORCE_NULL ({', '.join(_NULLABLE_STAGE_COLUMNS)}))"
-        ) as copy:
-
-            def flush() -> None:
-                writer.writerows(batch)
-                copy.write(buffer.getvalue())
-                buffer.seek(0)
-                buffer.truncate()
-                batch.clear()
-
+        with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
+            copy.set_types(_STAGE_TYPES)
             while True:
                 try:
                     record = next(records)
@@ -363,14 +351,10 @@ def import_households(
                     continue
                 if street is None:
                     summary.unparsed_addresses += 1
-                batch.append((
+                copy.write_row((
                     start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
                     street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
                 ))
-                if len(batch) >= _COPY_BATCH:
-                    flush()
-            if batch:
-                flush()
     staged = summary.rows_read - summary.rows_skipped
     if summary.rows_read == 0:
         raise ValidationFailed("the file has a header but no rows", code="no_rows")
