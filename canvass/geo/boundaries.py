@@ -178,6 +178,16 @@ def _jsonable(value):
     return value
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _features(geojson) -> list:
     if not isinstance(geojson, dict):
         raise ValidationFailed("the file is not a GeoJSON object", code="invalid_geojson")
@@ -243,6 +253,9 @@ def import_boundaries(
             continue
         properties = feature.get("properties")
         properties = properties if isinstance(properties, dict) else {}
+        if _holds_nul(properties):
+            problems.append((index, "a property holds a NUL character (\\u0000), which cannot be stored"))
+            continue
         name = _label(properties.get(name_field))
         if name is None:
             problems.append((index, f"property {name_field!r} is missing or empty"))

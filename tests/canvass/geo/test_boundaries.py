@@ -186,6 +186,10 @@ def test_precincts_before_their_wards_are_refused(db_session):
          "same ward name as feature 0"),
         (collection(feature(polygon(), ward="1"), {"type": "Feature"}), "invalid_boundaries", "property 'ward'"),
         (collection(feature(polygon(), ward="1"), "nope"), "invalid_boundaries", "not a GeoJSON Feature"),
+        # PostgreSQL text and JSONB cannot hold NUL (bodies past the API's NUL check reach the service).
+        (collection(feature(polygon(), ward="1", notes={"a": ["x\x00y"]})), "invalid_boundaries",
+         "feature 0: a property holds a NUL character"),
+        (collection(feature(polygon(), ward="1\x00")), "invalid_boundaries", "feature 0: a property holds a NUL"),
     ],
 )
 def test_a_bad_boundary_file_is_refused_whole_and_writes_nothing(db_session, geojson, code, message):
