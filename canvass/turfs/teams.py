@@ -147,10 +147,13 @@ def _name(name: str) -> str:
     return name
 
 
-def _flush_name(session: Session, team: Team) -> None:
-    """Flush a new or renamed team; two live teams of one organization may not share a name."""
+def _save(session: Session, team: Team, **values) -> None:
+    """Write a new team, or these changes to one; two live teams of one organization may not share a name."""
+    session.flush()  # nothing else may be caught in the savepoint
     try:
         with session.begin_nested():
+            for name, value in values.items():
+                setattr(team, name, value)
             session.add(team)
             session.flush()
     except IntegrityError:
@@ -197,7 +200,7 @@ def create_team(
     member_ids = _canvassers(session, organization_id, member_ids, field="member_ids")
     _check_size(len(member_ids), field="member_ids")
     team = Team(organization_id=organization_id, name=_name(name), status="active", created_by_id=actor_id)
-    _flush_name(session, team)
+    _save(session, team)
     session.add_all(TeamMember(organization_id=organization_id, team_id=team.id, user_id=user_id,
                                added_by_id=actor_id) for user_id in member_ids)
     record_audit_event(session, action="team.created", organization_id=organization_id, actor_user_id=actor_id,
@@ -224,9 +227,10 @@ def update_team(
     """
     team = _team(session, organization_id, team_id, lock=True)
     changes: dict = {}
+    values: dict = {}
     if name is not None and _name(name) != team.name:
         changes["name"] = {"from": team.name, "to": _name(name)}
-        team.name = _name(name)
+        values["name"] = _name(name)
     if status is not None and status != team.status:
         if status not in TEAM_STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(TEAM_STATUSES)}", details={"status": ["unknown"]})
@@ -240,11 +244,10 @@ def update_team(
                 raise Conflict("this team holds live leases: release or reassign them first", code="team_assigned",
                                details={"assignment_ids": list(live)})
         changes["status"] = {"from": team.status, "to": status}
-        team.status, team.archived_at = status, (utcnow() if status == "archived" else None)
+        values.update(status=status, archived_at=utcnow() if status == "archived" else None)
     if not changes:
         return _view(session, team)
-    team.updated_at = utcnow()
-    _flush_name(session, team)  # a rename or a reopening may meet a live team of that name
+    _save(session, team, updated_at=utcnow(), **values)  # a rename or a reopening may meet a live team of that name
     record_audit_event(session, action="team.updated", organization_id=organization_id, actor_user_id=actor_id,
                        target_type="team", target_id=team.id, details={**changes, "reason": (reason or "").strip() or None},
                        ip_address=ip_address)
