@@ -171,7 +171,7 @@ class AssignmentOut(Schema):
     canvasser = fields.Nested(NamedRef, allow_none=True, metadata={"description": "null: leased to a team"})
     team = fields.Nested(NamedRef, allow_none=True, metadata={"description": "null: leased to one canvasser"})
     members = fields.List(fields.Nested(NamedRef), metadata={
-        "description": "who is on the lease now: the canvasser, or the team's current members"})
+        "description": "who is on the lease now (an ended lease: at its end): the canvasser, or the team's members"})
 
 
 class ActorRef(Schema):

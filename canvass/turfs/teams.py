@@ -150,14 +150,15 @@ def _name(name: str) -> str:
 def _save(session: Session, team: Team, **values) -> None:
     """Write a new team, or these changes to one; two live teams of one organization may not share a name."""
     session.flush()  # nothing else may be caught in the savepoint
+    name = values.get("name", team.name)
     try:
         with session.begin_nested():
-            for name, value in values.items():
-                setattr(team, name, value)
+            for attribute, value in values.items():
+                setattr(team, attribute, value)
             session.add(team)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"another team is already called {team.name!r}", code="team_name_taken",
+        raise Conflict(f"another active team is already called {name!r}", code="team_name_taken",
                        details={"name": ["taken"]}) from None
 
 

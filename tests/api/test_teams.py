@@ -154,8 +154,10 @@ def test_bad_team_input_is_a_422_that_changes_nothing(client, crew, db_session, 
 def test_two_live_teams_may_not_share_a_name(client, crew, db_session):
     assert_error(client.post("/v1/teams", json={"name": "ROSCOE CREW"}, headers=crew.lead_headers), 409, "team_name_taken")
     other = client.post("/v1/teams", json={"name": "Other"}, headers=crew.lead_headers).get_json()
-    assert_error(client.patch(f"/v1/teams/{other['id']}", json={"name": "roscoe crew"}, headers=crew.lead_headers),
-                 409, "team_name_taken")
+    error = assert_error(client.patch(f"/v1/teams/{other['id']}", json={"name": "roscoe crew"},
+                                      headers=crew.lead_headers), 409, "team_name_taken")
+    assert "'roscoe crew'" in error["message"]
+    assert client.get(f"/v1/teams/{other['id']}", headers=crew.lead_headers).get_json()["name"] == "Other"
     # An archived team's name is free again; reopening it while the name is taken is refused.
     client.patch(f"/v1/teams/{crew.team.id}", json={"status": "archived"}, headers=crew.lead_headers)
     assert client.post("/v1/teams", json={"name": "Roscoe crew"}, headers=crew.lead_headers).status_code == 201
