@@ -53,12 +53,13 @@ def auth_header(session, user: User) -> dict:
 from datetime import datetime, timezone  # noqa: E402
 
 from geoalchemy2.shape import from_shape  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from shapely.geometry import MultiPolygon, Point, box  # noqa: E402
 
 from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question  # noqa: E402
 from canvass.geo.models import Boundary, Building, Household  # noqa: E402
 from canvass.people.models import Person  # noqa: E402
-from canvass.turfs.models import Assignment, Turf, TurfStop  # noqa: E402
+from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfStop  # noqa: E402
 
 DEFAULT_BOX = (-87.72, 41.94, -87.70, 41.96)
 
@@ -136,14 +137,34 @@ def make_turf(session, *, org, households=(), ward=None, name=None, status="read
     return turf
 
 
-def make_assignment(session, *, org, turf, canvasser, campaign, leased_at=None, leased_until=None, status="active"):
+def make_team(session, *, org, members=(), name=None, status="active"):
+    team = Team(organization_id=org.id, name=name or f"Team {next(_sequence)}", status=status)
+    session.add(team)
+    session.flush()
+    session.add_all(TeamMember(organization_id=org.id, team_id=team.id, user_id=user.id) for user in members)
+    session.flush()
+    return team
+
+
+def make_assignment(session, *, org, turf, campaign, canvasser=None, team=None, leased_at=None, leased_until=None,
+                    status="active"):
+    """A lease to `canvasser` or to `team` (its members as they are now), with its assignment_members rows."""
     leased_at = leased_at or datetime.now(timezone.utc) - timedelta(hours=1)
     assignment = Assignment(
-        organization_id=org.id, turf_id=turf.id, campaign_id=campaign.id, canvasser_id=canvasser.id, status=status,
+        organization_id=org.id, turf_id=turf.id, campaign_id=campaign.id,
+        canvasser_id=canvasser.id if canvasser else None, team_id=team.id if team else None, status=status,
         leased_at=leased_at, leased_until=leased_until or leased_at + timedelta(hours=72),
     )
     session.add(assignment)
     if status == "active":
         turf.status = "checked_out"
+    session.flush()
+    if canvasser:
+        member_ids = [canvasser.id]
+    else:
+        member_ids = session.execute(select(TeamMember.user_id).where(
+            TeamMember.organization_id == org.id, TeamMember.team_id == team.id)).scalars().all()
+    session.add_all(AssignmentMember(organization_id=org.id, assignment_id=assignment.id, user_id=user_id)
+                    for user_id in member_ids)
     session.flush()
     return assignment

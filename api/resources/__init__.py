@@ -6,12 +6,12 @@ def smorest_blueprints():
     """flask-smorest blueprints (documented in the OpenAPI document)."""
     from api.resources import audit, auth, users
     from api.resources import campaigns, followups, people, sync
-    from api.resources import assignments, boundaries, turfs
+    from api.resources import assignments, boundaries, teams, turfs
     from api.resources import dues, events, funnels, member_imports, membership, votes
     from api.resources import dashboards, exports
 
     return [auth.blp, users.blp, audit.blp, campaigns.blp, sync.blp, followups.blp, people.blp,
-            boundaries.blp, turfs.blp, assignments.blp,
+            boundaries.blp, turfs.blp, assignments.blp, teams.blp,
             events.blp, dues.blp, member_imports.blp, membership.blp, funnels.blp, votes.blp,
             dashboards.blp, exports.blp]
 

@@ -22,7 +22,7 @@ class MyAssignments(MethodView):
     @requires_roles("canvasser")
     @blp.response(200, AssignmentOut(many=True))
     def get(self):
-        """The signed-in canvasser's live turf assignments."""
+        """The signed-in canvasser's live turf assignments: their own, and their teams'."""
         user = current_user()
         with transaction(db.session) as session:
             return leases.list_my_assignments(session, organization_id=user.organization_id, user_id=user.id)
@@ -33,7 +33,7 @@ class AssignmentItem(MethodView):
     @requires_roles(*ANYONE_WITH_TURFS)
     @blp.response(200, AssignmentOut)
     def get(self, assignment_id):
-        """One assignment (a canvasser: only their own)."""
+        """One assignment (a canvasser: only one they are on)."""
         user = current_user()
         with transaction(db.session) as session:
             return leases.get_assignment(session, organization_id=user.organization_id, assignment_id=assignment_id,
@@ -54,8 +54,9 @@ class AssignmentItem(MethodView):
     @blp.arguments(ReasonArgs, location="query")
     @blp.response(200, AssignmentOut)
     @blp.alt_response(409, description="assignment_not_active")
+    @blp.alt_response(403, description="cannot_release_team_lease: a team member may not end the team's lease")
     def delete(self, args, assignment_id):
-        """Release the lease now (a canvasser may hand back their own)."""
+        """Release the lease now (a canvasser may hand back their own; a team's lease is for a lead to end)."""
         user = current_user()
         with transaction(db.session) as session:
             return leases.release_assignment(session, organization_id=user.organization_id,
@@ -68,7 +69,7 @@ class WalkList(MethodView):
     @requires_roles(*ANYONE_WITH_TURFS)
     @blp.response(200, WalkListOut)
     @blp.alt_response(304, description="not modified since the ETag sent in If-None-Match")
-    @blp.alt_response(404, description="assignment_not_found (or another canvasser's), assignment_ended")
+    @blp.alt_response(404, description="assignment_not_found (or one the canvasser is not on), assignment_ended")
     def get(self, assignment_id):
         """The turf's doors in walking order, with the campaign's script and questions. Sends an ETag."""
         user = current_user()

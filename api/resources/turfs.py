@@ -24,7 +24,7 @@ from api.schemas.turfs import (
 from canvass.db import transaction
 from canvass.turfs import leases, services
 
-blp = Blueprint("turfs", __name__, url_prefix="/v1", description="Turfs: drawn or cut, assigned to canvassers, and their history")
+blp = Blueprint("turfs", __name__, url_prefix="/v1", description="Turfs: drawn or cut, assigned to canvassers or teams, and their history")
 
 READERS = ("field_lead", "organizer", "admin")
 WRITERS = ("field_lead", "organizer")
@@ -113,9 +113,12 @@ class TurfAssignment(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentCreate)
     @blp.response(201, AssignmentOut)
-    @blp.alt_response(409, description="turf_already_assigned, turf_not_assignable, campaign_archived")
+    @blp.alt_response(409, description="turf_already_assigned, turf_not_assignable, campaign_archived, team_archived")
     def post(self, body, turf_id):
-        """Lease a ready turf to a canvasser for a campaign (default lease: DEFAULT_LEASE_HOURS)."""
+        """Lease a ready turf to a canvasser (`canvasser_id`) or a team (`team_id`) for a campaign.
+
+        Exactly one of the two. Default lease: DEFAULT_LEASE_HOURS.
+        """
         with transaction(db.session) as session:
             return leases.assign_turf(session, organization_id=_org(), turf_id=turf_id, actor_id=current_user().id,
                                       default_lease_hours=_default_lease_hours(), **body)
@@ -124,7 +127,7 @@ class TurfAssignment(MethodView):
     @blp.arguments(AssignmentReplace)
     @blp.response(200, AssignmentOut)
     def put(self, body, turf_id):
-        """Reassign: hand the turf to another canvasser in one step (or assign it if it is free)."""
+        """Reassign: hand the turf to another canvasser or team in one step (or assign it if it is free)."""
         with transaction(db.session) as session:
             return leases.reassign_turf(session, organization_id=_org(), turf_id=turf_id, actor_id=current_user().id,
                                         default_lease_hours=_default_lease_hours(), **body)

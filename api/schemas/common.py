@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id names nothing, and must not reach the database
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """An id in a request body: a whole number that fits the database's BIGINT."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class ErrorBody(Schema):

@@ -48,10 +48,16 @@ class CanvasserRef(Schema):
     name = fields.String(allow_none=True)
 
 
+class TeamRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
 class TurfAssignmentOut(Schema):
     id = fields.Integer()
     leased_until = fields.DateTime()
-    canvasser = fields.Nested(CanvasserRef)
+    canvasser = fields.Nested(CanvasserRef, metadata={"description": "id and name null when leased to a team"})
+    team = fields.Nested(TeamRef, allow_none=True, metadata={"description": "null: leased to one canvasser"})
 
 
 class TurfProgressProperties(Schema):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.schemas.common import id_field
 from api.schemas.geo import GEOJSON_DESCRIPTION, GeoJSONGeometry
 from canvass.turfs.cutting import MAX_TARGET_DOORS
 from canvass.turfs.leases import MAX_LEASE_HOURS, MAX_REASON_LENGTH
@@ -44,8 +45,10 @@ class Progress(Schema):
 
 class ActiveAssignmentRef(Schema):
     id = fields.Integer()
-    canvasser_id = fields.Integer()
-    canvasser_name = fields.String()
+    canvasser_id = fields.Integer(allow_none=True, metadata={"description": "null: the turf is leased to a team"})
+    canvasser_name = fields.String(allow_none=True)
+    team_id = fields.Integer(allow_none=True, metadata={"description": "null: leased to one canvasser"})
+    team_name = fields.String(allow_none=True)
     campaign_id = fields.Integer()
     leased_until = fields.DateTime()
 
@@ -118,14 +121,20 @@ class LeaseFields(Schema):
             raise ValidationError("give lease_hours or leased_until, not both", field_name="leased_until")
 
 
+HOLDER = "give exactly one of canvasser_id and team_id"
+
+
 class AssignmentCreate(LeaseFields):
-    canvasser_id = fields.Integer(required=True, strict=True)
-    campaign_id = fields.Integer(required=True, strict=True)
+    # Exactly one of the two is checked by the service, whose message says so.
+    canvasser_id = id_field(metadata={"description": f"lease to one canvasser ({HOLDER})"})
+    team_id = id_field(metadata={"description": f"lease to a team: each member may walk it ({HOLDER})"})
+    campaign_id = id_field(required=True)
 
 
 class AssignmentReplace(LeaseFields):
-    canvasser_id = fields.Integer(required=True, strict=True)
-    campaign_id = fields.Integer(strict=True, metadata={"description": "omitted: the current assignment's campaign"})
+    canvasser_id = id_field(metadata={"description": f"hand the turf to one canvasser ({HOLDER})"})
+    team_id = id_field(metadata={"description": f"hand the turf to a team ({HOLDER})"})
+    campaign_id = id_field(metadata={"description": "omitted: the current assignment's campaign"})
 
 
 class AssignmentExtend(LeaseFields):
@@ -159,7 +168,10 @@ class AssignmentOut(Schema):
     ended_at = fields.DateTime(allow_none=True)
     turf = fields.Nested(TurfRef)
     campaign = fields.Nested(NamedRef)
-    canvasser = fields.Nested(NamedRef)
+    canvasser = fields.Nested(NamedRef, allow_none=True, metadata={"description": "null: leased to a team"})
+    team = fields.Nested(NamedRef, allow_none=True, metadata={"description": "null: leased to one canvasser"})
+    members = fields.List(fields.Nested(NamedRef), metadata={
+        "description": "who is on the lease now (an ended lease: at its end): the canvasser, or the team's members"})
 
 
 class ActorRef(Schema):
@@ -169,8 +181,8 @@ class ActorRef(Schema):
 
 class TurfEventOut(Schema):
     id = fields.Integer()
-    action = fields.String(metadata={"description": "created, assigned, reassigned, extended, released, expired, "
-                                                    "completed, archived, reopened, renamed"})
+    action = fields.String(metadata={"description": "created, assigned, reassigned, extended, members_changed, "
+                                                    "released, expired, completed, archived, reopened, renamed"})
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
     assignment_id = fields.Integer(allow_none=True)

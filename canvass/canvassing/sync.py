@@ -30,7 +30,7 @@ the client_id names the item.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -52,7 +52,8 @@ from canvass.geo.models import Building, Household
 from canvass.people.matching import PersonRequest, delete_unreferenced_people, match_or_create_people
 from canvass.people.models import Person
 from canvass.pipeline.rollup import request_rollup
-from canvass.turfs.models import Assignment, TurfStop
+from canvass.turfs.leases import Stint
+from canvass.turfs.models import Assignment, AssignmentMember, TurfStop
 
 # Phone clocks drift: this much ahead of ours is still "now", and leases are
 # honoured this much either side.
@@ -345,15 +346,21 @@ class _AssignmentRow:
     id: int
     turf_id: int
     campaign_id: int
-    canvasser_id: int
+    canvasser_id: int | None  # None: a team's lease
     leased_at: datetime
     leased_until: datetime
     ended_at: datetime | None
+    # The uploader's stretches on this assignment (assignment_members; none: not theirs).
+    stints: tuple[Stint, ...] = ()
 
     def covers(self, when: datetime) -> bool:
         """The lease as it was at `when`: the phone was offline, the work was real."""
         end = min(self.leased_until, self.ended_at or self.leased_until)
         return self.leased_at - CLOCK_SKEW <= when <= end + CLOCK_SKEW
+
+    def had_uploader_at(self, when: datetime) -> bool:
+        """The uploader was on it at `when` (a member who has since left the team still was)."""
+        return any(stint.covers(when, skew=CLOCK_SKEW) for stint in self.stints)
 
 
 @dataclass
@@ -363,17 +370,28 @@ class _CampaignRules:
     questions: dict = field(default_factory=dict)  # question id -> (kind, choices)
 
 
-def _assignments(session: Session, organization_id: int, ids: set) -> dict[int, _AssignmentRow]:
+def _assignments(session: Session, organization_id: int, ids: set, uploader_id: int | None) -> dict[int, _AssignmentRow]:
+    """The batch's assignments with the uploader's stretches on each: one query (a row per stretch)."""
     if not ids:
         return {}
     wanted = _wanted(ids, BigInteger)
     rows = session.execute(
         select(Assignment.id, Assignment.turf_id, Assignment.campaign_id, Assignment.canvasser_id,
-               Assignment.leased_at, Assignment.leased_until, Assignment.ended_at)
+               Assignment.leased_at, Assignment.leased_until, Assignment.ended_at,
+               AssignmentMember.id.label("stint_id"), AssignmentMember.joined_at, AssignmentMember.left_at)
         .select_from(wanted)
         .join(Assignment, and_(Assignment.organization_id == organization_id, Assignment.id == wanted.c.value))
+        .outerjoin(AssignmentMember, and_(AssignmentMember.organization_id == Assignment.organization_id,
+                                          AssignmentMember.assignment_id == Assignment.id,
+                                          AssignmentMember.user_id == uploader_id))
     )
-    return {row.id: _AssignmentRow(*row) for row in rows}
+    found: dict[int, _AssignmentRow] = {}
+    for row in rows:
+        assignment = found.get(row.id) or _AssignmentRow(*row[:7])
+        if row.stint_id is not None:
+            assignment = replace(assignment, stints=(*assignment.stints, Stint(row.joined_at, row.left_at)))
+        found[row.id] = assignment
+    return found
 
 
 def _households(session: Session, organization_id: int, ids: set, turf_ids: set) -> dict[int, set]:
@@ -435,12 +453,15 @@ def _assignment_of(item: dict, assignments: dict, uploader: _Uploader) -> _Assig
                        details={"assignment_id": ["No such assignment."]})
     if uploader.paper:
         return assignment
-    if assignment.canvasser_id != uploader.canvasser_id:
+    if not assignment.stints:
         raise Forbidden("this assignment is another canvasser's", code="not_assigned",
                         details={"assignment_id": ["Not your assignment."]})
     if not assignment.covers(item["occurred_at"]):
         raise Forbidden("the assignment's lease did not cover occurred_at", code="not_assigned",
                         details={"occurred_at": ["Outside the assignment's lease."]})
+    if not assignment.had_uploader_at(item["occurred_at"]):
+        raise Forbidden("you were not on this assignment's team at occurred_at", code="not_assigned",
+                        details={"occurred_at": ["Not on the assignment's team at that time."]})
     return assignment
 
 
@@ -478,7 +499,7 @@ def _location(item: dict) -> tuple[str | None, float | None]:
 
 def _check_contacts(session: Session, uploader: _Uploader, items: dict[int, dict], reject: Callable) -> tuple[dict, list]:
     org = uploader.organization_id
-    assignments = _assignments(session, org, {item["assignment_id"] for item in items.values()})
+    assignments = _assignments(session, org, {item["assignment_id"] for item in items.values()}, uploader.canvasser_id)
     households = _households(session, org, {item["household_id"] for item in items.values()},
                              {a.turf_id for a in assignments.values()})
     campaigns = _campaigns(session, org, {a.campaign_id for a in assignments.values()})
@@ -516,7 +537,8 @@ def _check_contacts(session: Session, uploader: _Uploader, items: dict[int, dict
 
 def _check_pledges(session: Session, uploader: _Uploader, items: dict[int, dict], reject: Callable) -> tuple[dict, list]:
     org = uploader.organization_id
-    assignments = _assignments(session, org, {item["assignment_id"] for item in items.values() if item["assignment_id"]})
+    assignments = _assignments(session, org, {item["assignment_id"] for item in items.values() if item["assignment_id"]},
+                               uploader.canvasser_id)
     households = _households(session, org, {item["household_id"] for item in items.values() if item["household_id"]},
                              {a.turf_id for a in assignments.values()})
     campaigns = _campaigns(

@@ -111,13 +111,15 @@ def turf_progress(session: Session, *, organization_id: int, ward: str | None = 
                coalesce(a.doors_knocked, 0) AS doors_knocked, coalesce(a.doors_talked, 0) AS doors_talked,
                coalesce(a.attempts, 0) AS attempts, coalesce(a.conversations, 0) AS conversations,
                coalesce(a.pledges, 0) AS pledges, coalesce(a.flagged, 0) AS flagged, a.last_contact_at,
-               l.id AS assignment_id, l.leased_until, u.id AS canvasser_id, u.name AS canvasser_name
+               l.id AS assignment_id, l.leased_until, u.id AS canvasser_id, u.name AS canvasser_name,
+               tm.id AS team_id, tm.name AS team_name
         FROM turfs t
         LEFT JOIN boundaries w ON w.organization_id = t.organization_id AND w.id = t.ward_id
         LEFT JOIN activity_turfs a ON a.organization_id = t.organization_id AND a.turf_id = t.id
              AND a.campaign_key = :campaign_key
         LEFT JOIN assignments l ON l.organization_id = t.organization_id AND l.turf_id = t.id AND l.status = 'active'
         LEFT JOIN users u ON u.organization_id = l.organization_id AND u.id = l.canvasser_id
+        LEFT JOIN teams tm ON tm.organization_id = l.organization_id AND tm.id = l.team_id
         WHERE t.organization_id = :org AND t.status <> 'archived'
               {"AND t.ward_id = :ward_id" if scope.ward_id is not None else ""}
         ORDER BY t.name, t.id
@@ -137,6 +139,7 @@ def turf_progress(session: Session, *, organization_id: int, ward: str | None = 
                 "assignment": {
                     "id": row.assignment_id, "leased_until": row.leased_until,
                     "canvasser": {"id": row.canvasser_id, "name": row.canvasser_name},
+                    "team": {"id": row.team_id, "name": row.team_name} if row.team_id else None,
                 } if row.assignment_id else None,
             },
         })

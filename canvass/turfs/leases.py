@@ -1,4 +1,4 @@
-"""Turf states, leases to canvassers, and the history of both.
+"""Turf states, leases to canvassers or teams, and the history of both.
 
     ready --assign--> checked_out --release/expire--> ready
     checked_out --complete--> completed --reopen--> ready
@@ -8,34 +8,47 @@ Checkout is one conditional UPDATE (`... WHERE status = 'ready' RETURNING`), so
 of two leads assigning the same turf at the same moment exactly one wins; the
 partial unique index on assignments (one active per turf) backs it up. Every
 change writes a turf_events row: who, when, why.
+
+A lease is held by one canvasser or by a team (`canvasser_id` or `team_id`).
+Who may work it is in assignment_members, one row per stretch of time a person
+was on it: a single canvasser's lease has one row, a team's lease one per
+member, kept in step with the team while the lease is live (canvass/turfs/teams.py).
+Every "is this person on the assignment?" check reads those rows and nothing
+else: `on_assignment` (now) and `Stint.covers` (at a past moment, for the sync).
+
+Lock order, to stay free of deadlocks: team, then turf, then assignment.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import BigInteger, any_, bindparam, exists, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
 from canvass.db import utcnow
-from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.geo.models import Boundary
-from canvass.turfs.models import Assignment, Turf, TurfEvent
+from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfEvent
 
 __all__ = [
     "LEAD_ROLES",
     "MAX_LEASE_HOURS",
+    "Stint",
     "assign_turf",
     "change_turf_status",
     "expire_leases",
     "extend_lease",
     "get_active_assignment",
     "get_assignment",
+    "holds_assignment",
     "list_my_assignments",
     "list_turf_history",
+    "on_assignment",
     "reassign_turf",
     "record_turf_event",
     "release_assignment",
@@ -146,6 +159,96 @@ def _lease_end(now: datetime, *, lease_hours: int | None, leased_until: datetime
     return leased_until
 
 
+# --- who holds a lease, and who is on it ------------------------------------------------
+
+
+def on_assignment(user_id: int):
+    """The one access rule, as a condition on Assignment: `user_id` is on it now.
+
+    That is, they have an open stretch in assignment_members: the single
+    canvasser of their own lease, or a current member of the team that holds it.
+    Whether the lease itself is still live is for the caller to say.
+    """
+    return exists().where(
+        AssignmentMember.organization_id == Assignment.organization_id,
+        AssignmentMember.assignment_id == Assignment.id,
+        AssignmentMember.user_id == user_id,
+        AssignmentMember.left_at.is_(None),
+    )
+
+
+def holds_assignment(session: Session, *, organization_id: int, assignment_id: int, user_id: int) -> bool:
+    """`on_assignment` for one assignment (the walk list's and the hand-back's check)."""
+    return session.execute(
+        select(Assignment.id).where(Assignment.organization_id == organization_id, Assignment.id == assignment_id,
+                                    on_assignment(user_id))
+    ).first() is not None
+
+
+@dataclass(frozen=True)
+class Stint:
+    """One stretch of time a person was on an assignment (a row of assignment_members)."""
+
+    joined_at: datetime | None  # None: from the lease's start
+    left_at: datetime | None  # None: until the lease ends
+
+    def covers(self, when: datetime, *, skew: timedelta) -> bool:
+        """Were they on it at `when`? The lease's own start and end are the caller's to check."""
+        return ((self.joined_at is None or self.joined_at - skew <= when)
+                and (self.left_at is None or when <= self.left_at + skew))
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """Whom a lease is made to: one canvasser, or a team and the members it has now."""
+
+    canvasser_id: int | None
+    team_id: int | None
+    member_ids: tuple[int, ...]
+
+    def details(self) -> dict:
+        if self.team_id is None:
+            return {"canvasser_id": self.canvasser_id}
+        return {"team_id": self.team_id, "member_ids": list(self.member_ids)}
+
+
+def _holder(session: Session, organization_id: int, *, canvasser_id: int | None, team_id: int | None) -> _Holder:
+    if canvasser_id is not None and team_id is not None:
+        raise ValidationFailed("give canvasser_id (one canvasser) or team_id (a team), not both",
+                               details={"team_id": ["give canvasser_id or team_id, not both"]})
+    if canvasser_id is None and team_id is None:
+        raise ValidationFailed("give canvasser_id (one canvasser) or team_id (a team): who walks this turf?",
+                               details={"canvasser_id": ["give canvasser_id or team_id"]})
+    if canvasser_id is not None:
+        canvasser = _canvasser(session, organization_id, canvasser_id)
+        return _Holder(canvasser_id=canvasser.id, team_id=None, member_ids=(canvasser.id,))
+    # FOR SHARE: a membership change or an archive (FOR UPDATE) waits for this lease
+    # to commit, then sees it; a lease made after them sees their outcome.
+    team = session.execute(
+        select(Team).where(Team.organization_id == organization_id, Team.id == team_id).with_for_update(read=True)
+    ).scalar_one_or_none()
+    if team is None:
+        raise NotFound("no such team", code="team_not_found")
+    if team.status != "active":
+        raise Conflict("this team is archived", code="team_archived")
+    member_ids = session.execute(
+        select(TeamMember.user_id)
+        .join(User, (User.organization_id == TeamMember.organization_id) & (User.id == TeamMember.user_id))
+        .where(TeamMember.organization_id == organization_id, TeamMember.team_id == team.id, User.is_active.is_(True))
+        .order_by(TeamMember.user_id)
+    ).scalars().all()
+    if not member_ids:
+        raise ValidationFailed("this team has no active members: add canvassers to it first",
+                               code="team_has_no_members", details={"team_id": ["no active members"]})
+    return _Holder(canvasser_id=None, team_id=team.id, member_ids=tuple(member_ids))
+
+
+def _holder_details(assignment: Assignment) -> dict:
+    if assignment.team_id is None:
+        return {"canvasser_id": assignment.canvasser_id}
+    return {"team_id": assignment.team_id}
+
+
 # --- assign, reassign, extend, release ------------------------------------------------
 
 
@@ -154,19 +257,28 @@ def assign_turf(
     *,
     organization_id: int,
     turf_id: int,
-    canvasser_id: int,
     campaign_id: int,
     actor_id: int | None,
     default_lease_hours: int,
+    canvasser_id: int | None = None,
+    team_id: int | None = None,
     lease_hours: int | None = None,
     leased_until: datetime | None = None,
     reason: str | None = None,
 ) -> "AssignmentView":
-    """Lease a ready turf to a canvasser for a campaign. 409 turf_already_assigned if someone got there first."""
+    """Lease a ready turf to a canvasser or a team (exactly one) for a campaign.
+
+    409 turf_already_assigned if someone got there first.
+    """
     now = utcnow()
     until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
-    canvasser = _canvasser(session, organization_id, canvasser_id)
+    holder = _holder(session, organization_id, canvasser_id=canvasser_id, team_id=team_id)
     campaign = _campaign(session, organization_id, campaign_id)
+    return _assign(session, organization_id=organization_id, turf_id=turf_id, holder=holder, campaign=campaign,
+                   now=now, until=until, actor_id=actor_id, reason=reason)
+
+
+def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now, until, actor_id, reason) -> "AssignmentView":
     # The conditional UPDATE is the lock: a second lead's UPDATE waits for the
     # first to commit, then finds the turf no longer 'ready' and gets 0 rows.
     claimed = session.execute(
@@ -182,22 +294,24 @@ def assign_turf(
         raise Conflict(f"a {turf.status} turf cannot be assigned; reopen it first", code="turf_not_assignable",
                        details={"status": turf.status})
     assignment = _new_assignment(
-        session, organization_id=organization_id, turf_id=turf_id, canvasser=canvasser, campaign=campaign,
+        session, organization_id=organization_id, turf_id=turf_id, holder=holder, campaign=campaign,
         leased_at=now, leased_until=until, actor_id=actor_id,
     )
     record_turf_event(
         session, organization_id=organization_id, turf_id=turf_id, assignment_id=assignment.id, action="assigned",
         from_status="ready", to_status="checked_out", actor_id=actor_id, reason=reason,
-        details={"canvasser_id": canvasser.id, "campaign_id": campaign.id, "leased_until": until.isoformat()},
+        details={**holder.details(), "campaign_id": campaign.id, "leased_until": until.isoformat()},
     )
     session.flush()
     return _view_of(session, assignment)
 
 
-def _new_assignment(session, *, organization_id, turf_id, canvasser, campaign, leased_at, leased_until, actor_id) -> Assignment:
+def _new_assignment(session, *, organization_id, turf_id, holder: _Holder, campaign, leased_at, leased_until,
+                    actor_id) -> Assignment:
     assignment = Assignment(
-        organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id, canvasser_id=canvasser.id,
-        status="active", leased_at=leased_at, leased_until=leased_until, created_by_id=actor_id,
+        organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id, canvasser_id=holder.canvasser_id,
+        team_id=holder.team_id, status="active", leased_at=leased_at, leased_until=leased_until,
+        created_by_id=actor_id,
     )
     try:
         with session.begin_nested():
@@ -206,6 +320,12 @@ def _new_assignment(session, *, organization_id, turf_id, canvasser, campaign, l
     except IntegrityError:
         # The partial unique index: an active lease exists although the turf said 'ready'.
         raise Conflict("this turf is already assigned", code="turf_already_assigned") from None
+    # Everyone on it from the start: joined_at and left_at null (the whole lease).
+    session.add_all(
+        AssignmentMember(organization_id=organization_id, assignment_id=assignment.id, user_id=user_id)
+        for user_id in holder.member_ids
+    )
+    session.flush()
     return assignment
 
 
@@ -222,45 +342,47 @@ def reassign_turf(
     *,
     organization_id: int,
     turf_id: int,
-    canvasser_id: int,
     actor_id: int | None,
     default_lease_hours: int,
+    canvasser_id: int | None = None,
+    team_id: int | None = None,
     campaign_id: int | None = None,
     lease_hours: int | None = None,
     leased_until: datetime | None = None,
     reason: str | None = None,
 ) -> "AssignmentView":
-    """Hand a checked-out turf to another canvasser in one step (or assign a ready one)."""
+    """Hand a checked-out turf to another canvasser or team in one step (or assign a ready one)."""
+    _turf(session, organization_id, turf_id)
+    holder = _holder(session, organization_id, canvasser_id=canvasser_id, team_id=team_id)  # before the turf lock
     turf = _turf(session, organization_id, turf_id, lock=True)
     current = _active_assignment(session, organization_id, turf_id)
+    now = utcnow()
     if current is None:
         if campaign_id is None:
             raise ValidationFailed("campaign_id is required: the turf is not assigned", details={"campaign_id": ["required"]})
-        return assign_turf(
-            session, organization_id=organization_id, turf_id=turf_id, canvasser_id=canvasser_id,
-            campaign_id=campaign_id, actor_id=actor_id, default_lease_hours=default_lease_hours,
-            lease_hours=lease_hours, leased_until=leased_until, reason=reason,
-        )
-    now = utcnow()
+        until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
+        return _assign(session, organization_id=organization_id, turf_id=turf_id, holder=holder,
+                       campaign=_campaign(session, organization_id, campaign_id), now=now, until=until,
+                       actor_id=actor_id, reason=reason)
     if lease_hours is None and leased_until is None:
-        until = max(current.leased_until, now + timedelta(hours=1))  # the new canvasser keeps the old lease
+        until = max(current.leased_until, now + timedelta(hours=1))  # the new holder keeps the old lease
     else:
         until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
-    canvasser = _canvasser(session, organization_id, canvasser_id)
     campaign = _campaign(session, organization_id, campaign_id or current.campaign_id)
     current.status, current.ended_at = "released", now
     session.flush()  # the old lease ends before the new one starts (one active per turf)
     assignment = _new_assignment(
-        session, organization_id=organization_id, turf_id=turf_id, canvasser=canvasser, campaign=campaign,
+        session, organization_id=organization_id, turf_id=turf_id, holder=holder, campaign=campaign,
         leased_at=now, leased_until=until, actor_id=actor_id,
     )
     turf.updated_at = now
+    previous = {f"from_{key}": value for key, value in _holder_details(current).items()}
     record_turf_event(
         session, organization_id=organization_id, turf_id=turf_id, assignment_id=assignment.id, action="reassigned",
         from_status=turf.status, to_status=turf.status, actor_id=actor_id, reason=reason,
         details={
-            "from_assignment_id": current.id, "from_canvasser_id": current.canvasser_id,
-            "canvasser_id": canvasser.id, "campaign_id": campaign.id, "leased_until": until.isoformat(),
+            "from_assignment_id": current.id, **previous,
+            **holder.details(), "campaign_id": campaign.id, "leased_until": until.isoformat(),
         },
     )
     session.flush()
@@ -333,7 +455,7 @@ def _end(session, assignment: Assignment, *, status: str, action: str, turf_stat
     record_turf_event(
         session, organization_id=assignment.organization_id, turf_id=turf.id, assignment_id=assignment.id,
         action=action, from_status=from_status, to_status=turf_status, actor_id=actor_id, reason=reason,
-        details={"canvasser_id": assignment.canvasser_id},
+        details=_holder_details(assignment),
     )
     session.flush()
     return assignment
@@ -348,10 +470,21 @@ def release_assignment(
     actor_roles=(),
     reason: str | None = None,
 ) -> "AssignmentView":
-    """End a lease now; the turf is ready again. A canvasser may hand back only their own."""
+    """End a lease now; the turf is ready again.
+
+    A canvasser may hand back only their own lease (someone else's is 404, as if
+    it did not exist). A team's lease is the team's: one member may not end it
+    for the others (403 cannot_release_team_lease); a lead releases it, or
+    takes that member off the team.
+    """
     assignment = _locked_assignment(session, organization_id, assignment_id)
-    if not is_lead(actor_roles) and assignment.canvasser_id != actor_id:
-        raise NotFound("no such assignment", code="assignment_not_found")
+    if not is_lead(actor_roles):
+        if not holds_assignment(session, organization_id=organization_id, assignment_id=assignment.id,
+                                user_id=actor_id):
+            raise NotFound("no such assignment", code="assignment_not_found")
+        if assignment.team_id is not None:
+            raise Forbidden("this turf is leased to your team: ask your field lead to release it, "
+                            "or to take you off the team", code="cannot_release_team_lease")
     _end(session, assignment, status="released", action="released", turf_status="ready",
          actor_id=actor_id, reason=reason)
     return _view_of(session, assignment)
@@ -415,7 +548,7 @@ def expire_leases(session: Session) -> int:
         WITH expired AS (
             UPDATE assignments SET status = 'expired', ended_at = now()
              WHERE status = 'active' AND leased_until <= now()
-            RETURNING id, organization_id, turf_id, canvasser_id, leased_until
+            RETURNING id, organization_id, turf_id, canvasser_id, team_id, leased_until
         ), freed AS (
             UPDATE turfs t SET status = 'ready', updated_at = now()
               FROM expired e
@@ -425,7 +558,8 @@ def expire_leases(session: Session) -> int:
             INSERT INTO turf_events (organization_id, turf_id, assignment_id, action, from_status, to_status,
                                      actor_user_id, reason, details)
             SELECT e.organization_id, e.turf_id, e.id, 'expired', 'checked_out', 'ready', NULL, 'lease expired',
-                   jsonb_build_object('canvasser_id', e.canvasser_id, 'leased_until', e.leased_until)
+                   jsonb_strip_nulls(jsonb_build_object('canvasser_id', e.canvasser_id, 'team_id', e.team_id,
+                                                        'leased_until', e.leased_until))
               FROM expired e
             RETURNING 1
         )
@@ -438,7 +572,7 @@ def expire_leases(session: Session) -> int:
 
 @dataclass(frozen=True)
 class AssignmentView:
-    """An assignment with its turf, campaign and canvasser (plain values: safe after commit)."""
+    """An assignment with its turf, campaign and holder (plain values: safe after commit)."""
 
     id: int
     status: str
@@ -447,31 +581,57 @@ class AssignmentView:
     ended_at: datetime | None
     turf: dict  # {id, name, ward, door_count}
     campaign: dict  # {id, name}
-    canvasser: dict  # {id, name}
+    canvasser: dict | None  # {id, name}: a single canvasser's lease; None for a team's
+    team: dict | None  # {id, name}: a team's lease
+    members: list  # [{id, name}]: who is on it now
 
 
 def _views(session: Session, query) -> list[AssignmentView]:
+    canvasser = aliased(User)
     rows = session.execute(
         query.join(Turf, (Turf.organization_id == Assignment.organization_id) & (Turf.id == Assignment.turf_id))
         .join(Campaign, (Campaign.organization_id == Assignment.organization_id) & (Campaign.id == Assignment.campaign_id))
-        .join(User, (User.organization_id == Assignment.organization_id) & (User.id == Assignment.canvasser_id))
+        .outerjoin(canvasser, (canvasser.organization_id == Assignment.organization_id)
+                   & (canvasser.id == Assignment.canvasser_id))
+        .outerjoin(Team, (Team.organization_id == Assignment.organization_id) & (Team.id == Assignment.team_id))
         .outerjoin(Boundary, (Boundary.organization_id == Turf.organization_id) & (Boundary.id == Turf.ward_id))
         .with_only_columns(
-            Assignment.id, Assignment.status, Assignment.leased_at, Assignment.leased_until, Assignment.ended_at,
+            Assignment.organization_id, Assignment.id, Assignment.status, Assignment.leased_at,
+            Assignment.leased_until, Assignment.ended_at,
             Turf.id.label("turf_id"), Turf.name.label("turf_name"), Boundary.name.label("ward"), Turf.door_count,
             Campaign.id.label("campaign_id"), Campaign.name.label("campaign_name"),
-            User.id.label("canvasser_id"), User.name.label("canvasser_name"),
+            canvasser.id.label("canvasser_id"), canvasser.name.label("canvasser_name"),
+            Team.id.label("team_id"), Team.name.label("team_name"),
         )
     ).all()
+    members = _current_members(session, rows[0].organization_id, [r.id for r in rows]) if rows else {}
     return [
         AssignmentView(
             id=r.id, status=r.status, leased_at=r.leased_at, leased_until=r.leased_until, ended_at=r.ended_at,
             turf={"id": r.turf_id, "name": r.turf_name, "ward": r.ward, "door_count": r.door_count},
             campaign={"id": r.campaign_id, "name": r.campaign_name},
-            canvasser={"id": r.canvasser_id, "name": r.canvasser_name},
+            canvasser=None if r.canvasser_id is None else {"id": r.canvasser_id, "name": r.canvasser_name},
+            team=None if r.team_id is None else {"id": r.team_id, "name": r.team_name},
+            members=members.get(r.id, []),
         )
         for r in rows
     ]
+
+
+def _current_members(session: Session, organization_id: int, assignment_ids: list[int]) -> dict[int, list[dict]]:
+    """assignment id -> [{id, name}] of the people on it now, by name (one query for a whole list)."""
+    rows = session.execute(
+        select(AssignmentMember.assignment_id, User.id, User.name)
+        .join(User, (User.organization_id == AssignmentMember.organization_id) & (User.id == AssignmentMember.user_id))
+        .where(AssignmentMember.organization_id == organization_id,
+               AssignmentMember.assignment_id == any_(bindparam(None, assignment_ids, type_=ARRAY(BigInteger))),
+               AssignmentMember.left_at.is_(None))
+        .order_by(User.name, User.id)
+    )
+    members: dict[int, list[dict]] = {}
+    for assignment_id, user_id, name in rows:
+        members.setdefault(assignment_id, []).append({"id": user_id, "name": name})
+    return members
 
 
 def _view_of(session: Session, assignment: Assignment) -> AssignmentView:
@@ -490,9 +650,10 @@ def get_active_assignment(session: Session, *, organization_id: int, turf_id: in
 
 
 def list_my_assignments(session: Session, *, organization_id: int, user_id: int) -> list[AssignmentView]:
-    """The canvasser's live leases (a lease past its end is not live, even before the cron runs)."""
+    """The canvasser's live leases, their own and their teams' (a lease past its end is not
+    live, even before the cron runs)."""
     return _views(session, select(Assignment).where(
-        Assignment.organization_id == organization_id, Assignment.canvasser_id == user_id,
+        Assignment.organization_id == organization_id, on_assignment(user_id),
         Assignment.status == "active", Assignment.leased_until > utcnow(),
     ).order_by(Assignment.leased_until, Assignment.id))
 
@@ -500,10 +661,10 @@ def list_my_assignments(session: Session, *, organization_id: int, user_id: int)
 def get_assignment(
     session: Session, *, organization_id: int, assignment_id: int, viewer_id: int, viewer_roles=()
 ) -> AssignmentView:
-    """One assignment; a canvasser sees only their own (another's is 404, as if it did not exist)."""
+    """One assignment; a canvasser sees only one they are on (another's is 404, as if it did not exist)."""
     query = select(Assignment).where(Assignment.organization_id == organization_id, Assignment.id == assignment_id)
     if not is_lead(viewer_roles):
-        query = query.where(Assignment.canvasser_id == viewer_id)
+        query = query.where(on_assignment(viewer_id))
     views = _views(session, query)
     if not views:
         raise NotFound("no such assignment", code="assignment_not_found")

@@ -453,12 +453,14 @@ def list_turfs(
         SELECT t.id, t.name, w.name AS ward, t.status, t.origin, t.cut_id, t.door_count, t.building_count,
                coalesce(p.knocked, 0) AS knocked, coalesce(p.contacted, 0) AS contacted,
                ST_AsGeoJSON(t.geom, 6) AS geometry, t.updated_at,
-               a.id AS assignment_id, a.canvasser_id, u.name AS canvasser_name, a.campaign_id, a.leased_until
+               a.id AS assignment_id, a.canvasser_id, u.name AS canvasser_name, a.team_id, tm.name AS team_name,
+               a.campaign_id, a.leased_until
         FROM selected t
         LEFT JOIN boundaries w ON w.organization_id = t.organization_id AND w.id = t.ward_id
         LEFT JOIN progress p ON p.turf_id = t.id
         LEFT JOIN assignments a ON a.organization_id = t.organization_id AND a.turf_id = t.id AND a.status = 'active'
         LEFT JOIN users u ON u.organization_id = a.organization_id AND u.id = a.canvasser_id
+        LEFT JOIN teams tm ON tm.organization_id = a.organization_id AND tm.id = a.team_id
         ORDER BY t.name, t.id
     """), params).all()
     return [
@@ -468,6 +470,7 @@ def list_turfs(
             geometry=json.loads(r.geometry), updated_at=r.updated_at,
             assignment=None if r.assignment_id is None else {
                 "id": r.assignment_id, "canvasser_id": r.canvasser_id, "canvasser_name": r.canvasser_name,
+                "team_id": r.team_id, "team_name": r.team_name,
                 "campaign_id": r.campaign_id, "leased_until": r.leased_until,
             },
         )

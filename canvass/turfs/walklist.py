@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.db import utcnow
 from canvass.errors import NotFound
-from canvass.turfs.leases import is_lead
+from canvass.turfs.leases import holds_assignment, is_lead
 
 __all__ = ["WalkList", "build_walklist"]
 
@@ -127,7 +127,8 @@ def build_walklist(
         "result_labels": _RESULT_LABELS, "pledge_labels": _PLEDGE_LABELS,
     }).one_or_none()
     lead = is_lead(viewer_roles)
-    if row is None or (not lead and row.canvasser_id != viewer_id):
+    if row is None or (not lead and not holds_assignment(session, organization_id=organization_id,
+                                                         assignment_id=assignment_id, user_id=viewer_id)):
         raise NotFound("no such assignment", code="assignment_not_found")
     live = row.status == "active" and row.leased_until > utcnow()
     if not live and not lead:

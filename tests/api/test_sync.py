@@ -338,9 +338,7 @@ def test_sync_is_for_canvassers_and_field_leads(client, canvass, db_session):
 def test_a_field_lead_syncs_their_own_assignment(client, db_session):
     org = make_org(db_session)
     lead = make_user(db_session, org=org, roles=["field_lead"])
-    canvass = make_canvass(db_session, org=org)
-    canvass.assignment.canvasser_id = lead.id
-    db_session.flush()
+    canvass = make_canvass(db_session, org=org, canvasser=lead)
     response = client.post("/v1/sync", json={"contacts": [contact(canvass)]}, headers=auth_header(db_session, lead))
     assert response.get_json()["results"][0]["status"] == "created"
 

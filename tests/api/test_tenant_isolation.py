@@ -13,11 +13,11 @@ from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
 from canvass.canvassing.records import Pledge
 from canvass.people.models import Person
-from canvass.turfs.models import Assignment, Turf, TurfCut
+from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut
 from tests.canvass.pipeline.builders import dues, event
 from tests.factories import (
-    auth_header, make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, make_turf,
-    make_user,
+    auth_header, make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, make_team,
+    make_turf, make_user,
 )
 
 NOT_IDS = {"kind"}  # path parameters that are not ids (export kinds)
@@ -33,6 +33,9 @@ def _their_ids(session):
     campaign = make_campaign(session, org=org)
     turf = make_turf(session, org=org, households=[household], ward=ward)
     assignment = make_assignment(session, org=org, turf=turf, canvasser=canvasser, campaign=campaign)
+    team = make_team(session, org=org, members=[canvasser])
+    make_assignment(session, org=org, turf=make_turf(session, org=org, households=[household]), team=team,
+                    campaign=campaign)
     pledge = Pledge(organization_id=org.id, client_id=uuid.uuid4(), pledge_type="vote", person_id=person.id,
                     occurred_at=datetime.now(timezone.utc), consent_to_contact=True)
     cut = TurfCut(organization_id=org.id, ward_id=ward.id, target_doors=100)
@@ -44,7 +47,7 @@ def _their_ids(session):
     return org, {
         "user_id": canvasser.id, "campaign_id": campaign.id, "pledge_id": pledge.id, "person_id": person.id,
         "boundary_id": ward.id, "turf_id": turf.id, "cut_id": cut.id, "assignment_id": assignment.id,
-        "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id,
+        "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
         # no vote exists in org A: an id that exists nowhere must answer exactly like a foreign one
         "vote_id": 2_000_000_000,
     }
@@ -61,6 +64,10 @@ def _snapshot(session, org):
         rows(select(Turf.id, Turf.name, Turf.status).where(Turf.organization_id == org.id)),
         rows(select(Assignment.id, Assignment.status, Assignment.leased_until).where(Assignment.organization_id == org.id)),
         rows(select(Person.id, Person.first_name, Person.merged_into_id).where(Person.organization_id == org.id)),
+        rows(select(Team.id, Team.name, Team.status).where(Team.organization_id == org.id)),
+        rows(select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.organization_id == org.id)),
+        rows(select(AssignmentMember.assignment_id, AssignmentMember.user_id, AssignmentMember.left_at)
+             .where(AssignmentMember.organization_id == org.id)),
     ]
 
 
@@ -92,5 +99,5 @@ def test_an_outsider_with_every_role_gets_404_and_changes_nothing(client, db_ses
                 wrong.append(f"{method.upper()} {url}: {response.status_code}")
             response.close()
     assert wrong == []
-    assert tried >= 40  # the document has 42 id-taking operations today; none was skipped
+    assert tried >= 47  # the document has 47 id-taking operations today; none was skipped
     assert _snapshot(db_session, org) == before

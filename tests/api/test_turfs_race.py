@@ -1,4 +1,5 @@
-"""Two leads assigning the same turf at the same moment: exactly one wins (real commits, separate connections)."""
+"""Two leads assigning the same turf at the same moment: exactly one wins; a team's membership changing while
+its lease is made: the lease ends up with the team as it is after both (real commits, separate connections)."""
 import threading
 import time
 
@@ -7,8 +8,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from canvass.turfs.leases import assign_turf
-from canvass.turfs.models import Assignment, TurfEvent
-from tests.factories import auth_header, make_campaign, make_household, make_org, make_turf, make_user
+from canvass.turfs.models import Assignment, AssignmentMember, TurfEvent
+from canvass.turfs.teams import remove_team_member
+from tests.factories import auth_header, make_campaign, make_household, make_org, make_team, make_turf, make_user
 
 
 def committed_field(app):
@@ -20,19 +22,20 @@ def committed_field(app):
         canvassers = [make_user(db.session, org=org, roles=["canvasser"]) for _ in range(2)]
         campaign = make_campaign(db.session, org=org)
         turf = make_turf(db.session, org=org, households=[make_household(db.session, org=org) for _ in range(4)])
-        ids = dict(org=org.id, turf=turf.id, campaign=campaign.id, leads=[u.id for u in leads],
+        team = make_team(db.session, org=org, members=canvassers)
+        ids = dict(org=org.id, turf=turf.id, campaign=campaign.id, leads=[u.id for u in leads], team=team.id,
                    canvassers=[u.id for u in canvassers], headers=[auth_header(db.session, u) for u in leads])
         db.session.commit()
         return ids
 
 
-def post_assignment(app, ids, slot, barrier, answers):
+def post_assignment(app, ids, slot, barrier, answers, holder=None):
     with app.test_client() as client:
         if barrier:
             barrier.wait()
         response = client.post(
             f"/v1/turfs/{ids['turf']}/assignment", headers=ids["headers"][slot],
-            json={"canvasser_id": ids["canvassers"][slot], "campaign_id": ids["campaign"]},
+            json={**(holder or {"canvasser_id": ids["canvassers"][slot]}), "campaign_id": ids["campaign"]},
         )
         answers[slot] = (response.status_code, response.get_json())
 
@@ -48,10 +51,13 @@ def outcome(app, ids):
         return active, assigned_events
 
 
-def test_two_leads_assigning_at_once_get_one_201_and_one_409(committing_app):
+@pytest.mark.parametrize("to_team", [False, True])
+def test_two_leads_assigning_at_once_get_one_201_and_one_409(committing_app, to_team):
     ids = committed_field(committing_app)
     barrier, answers = threading.Barrier(2), [None, None]
-    threads = [threading.Thread(target=post_assignment, args=(committing_app, ids, slot, barrier, answers))
+    # With to_team, the first lead leases the turf to the team, the second to a canvasser.
+    holders = [{"team_id": ids["team"]} if to_team else None, None]
+    threads = [threading.Thread(target=post_assignment, args=(committing_app, ids, slot, barrier, answers, holders[slot]))
                for slot in (0, 1)]
     for thread in threads:
         thread.start()
@@ -105,3 +111,74 @@ def test_a_lead_waiting_on_another_leads_open_assignment_gets_the_right_answer(c
     active, events = outcome(committing_app, ids)
     assert len(active) == 1 and events == 1
     assert active[0].canvasser_id == ids["canvassers"][0 if first_commits else 1]
+
+
+def lease_members(app, assignment_id):
+    from api.extensions import db
+
+    with app.app_context():
+        return db.session.execute(
+            select(AssignmentMember.user_id, AssignmentMember.left_at.is_not(None))
+            .where(AssignmentMember.assignment_id == assignment_id).order_by(AssignmentMember.user_id)
+        ).all()
+
+
+def test_a_team_lease_waiting_on_a_member_removal_leaves_the_removed_member_out(committing_app):
+    from api.extensions import db
+
+    ids = committed_field(committing_app)
+    leaving, staying = ids["canvassers"]
+    with committing_app.app_context():
+        engine = db.engine
+        first = Session(engine)
+        try:
+            remove_team_member(first, organization_id=ids["org"], team_id=ids["team"], actor_id=ids["leads"][0],
+                               user_id=leaving)
+            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            answers = [None, None]
+            second = threading.Thread(target=post_assignment,
+                                      args=(committing_app, ids, 1, None, answers, {"team_id": ids["team"]}))
+            second.start()
+            _wait_until_blocked_by(engine, pid)
+            first.commit()
+            second.join(timeout=30)
+        finally:
+            first.close()
+    status, body = answers[1]
+    assert status == 201, body
+    assert lease_members(committing_app, body["id"]) == [(staying, False)]
+
+
+def test_a_member_removal_waiting_on_a_team_lease_takes_them_off_it(committing_app):
+    from api.extensions import db
+
+    ids = committed_field(committing_app)
+    leaving, staying = ids["canvassers"]
+    with committing_app.app_context():
+        engine = db.engine
+        first = Session(engine)
+        try:
+            lease = assign_turf(first, organization_id=ids["org"], turf_id=ids["turf"], team_id=ids["team"],
+                                campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72)
+            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            answers = [None]
+
+            def remove():
+                with committing_app.test_client() as client:
+                    response = client.delete(f"/v1/teams/{ids['team']}/members/{leaving}", headers=ids["headers"][1])
+                    answers[0] = (response.status_code, response.get_json())
+
+            second = threading.Thread(target=remove)
+            second.start()
+            _wait_until_blocked_by(engine, pid)
+            first.commit()
+            second.join(timeout=30)
+        finally:
+            first.close()
+    status, body = answers[0]
+    assert status == 200, body
+    assert lease_members(committing_app, lease.id) == [(leaving, True), (staying, False)]
+    with committing_app.app_context():
+        changed = db.session.execute(select(TurfEvent.details).where(
+            TurfEvent.assignment_id == lease.id, TurfEvent.action == "members_changed")).scalars().all()
+    assert changed == [{"team_id": ids["team"], "joined": [], "left": [leaving]}]

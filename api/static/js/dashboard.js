@@ -116,7 +116,8 @@
      ["Knocked", number(p.doors_knocked) + " (" + percent(p.completion) + ")"],
      ["Talked to", number(p.doors_talked)], ["Conversations", number(p.conversations)],
      ["Pledges", number(p.pledges)], ["Flagged", number(p.flagged)],
-     ["Canvasser", p.assignment ? p.assignment.canvasser.name : "not assigned"]].forEach(function (pair) {
+     ["Canvasser", !p.assignment ? "not assigned"
+       : p.assignment.team ? "team " + p.assignment.team.name : p.assignment.canvasser.name]].forEach(function (pair) {
       list.appendChild(el("dt", pair[0])); list.appendChild(el("dd", pair[1]));
     });
     box.appendChild(list);

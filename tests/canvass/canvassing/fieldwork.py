@@ -35,9 +35,9 @@ class Canvass:
     assignment: object
 
 
-def make_canvass(session, *, doors: int = 3, org=None, **campaign_kwargs) -> Canvass:
+def make_canvass(session, *, doors: int = 3, org=None, canvasser=None, **campaign_kwargs) -> Canvass:
     org = org or make_org(session)
-    canvasser = make_user(session, org=org, roles=["canvasser"])
+    canvasser = canvasser or make_user(session, org=org, roles=["canvasser"])
     campaign = make_campaign(session, org=org, questions=QUESTIONS, **campaign_kwargs)
     # Doors about 30 m apart along one street, each its own building.
     households = [make_household(session, org=org, lon=-87.71 + 0.0004 * i, lat=41.95) for i in range(doors)]
