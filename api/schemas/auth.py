@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import OrganizationRef
+from api.schemas.common import OrganizationRef, query_id_field
 from canvass.auth.models import ROLES
 
 
@@ -77,7 +77,7 @@ class AuditEventOut(Schema):
 class AuditListArgs(Schema):
     action = fields.String(validate=validate.Length(max=64))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.Integer(validate=validate.Range(min=1), metadata={"description": "next_cursor of the previous page"})
+    cursor = query_id_field(metadata={"description": "next_cursor of the previous page"})
 
 
 class AuditPage(Schema):

@@ -3,10 +3,17 @@ from __future__ import annotations
 from geoalchemy2.shape import to_shape
 from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
+from api.schemas.common import query_id_field
 from canvass.canvassing.campaigns import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
 from canvass.canvassing.followups import FOLLOW_UP_OUTCOMES, FOLLOW_UP_STATUSES
 from canvass.canvassing.integrity import FLAGS
-from canvass.canvassing.models import CAMPAIGN_KINDS, PHONE_RESULT_CODES, PLEDGE_TYPES, QUESTION_KINDS, RESULT_CODES
+from canvass.canvassing.models import (
+    CAMPAIGN_KINDS,
+    PHONE_RESULT_CODES,
+    PLEDGE_TYPES,
+    QUESTION_KINDS,
+    RESULT_CODES,
+)
 from canvass.canvassing.validation import MAX_NOTES, item_json_schema
 
 
@@ -187,10 +194,10 @@ class ContactOut(Schema):
 
 class FlaggedContactArgs(Schema):
     flag = fields.String(validate=validate.OneOf(FLAGS))
-    canvasser_id = fields.Integer(validate=validate.Range(min=1))
-    campaign_id = fields.Integer(validate=validate.Range(min=1))
+    canvasser_id = query_id_field()
+    campaign_id = query_id_field()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.Integer(validate=validate.Range(min=1), metadata={"description": "next_cursor of the previous page"})
+    cursor = query_id_field(metadata={"description": "next_cursor of the previous page"})
 
 
 class FlaggedContactOut(Schema):
@@ -230,7 +237,7 @@ class PledgeOut(Schema):
 
 class FollowUpArgs(Schema):
     due_before = fields.AwareDateTime(metadata={"description": "default: now"})
-    campaign_id = fields.Integer(validate=validate.Range(min=1))
+    campaign_id = query_id_field()
     pledge_type = fields.String(validate=validate.OneOf(list(PLEDGE_TYPES)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     cursor = fields.String(validate=validate.Length(max=100), metadata={"description": "next_cursor of the previous page"})

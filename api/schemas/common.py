@@ -10,6 +10,11 @@ def id_field(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+def query_id_field(**kwargs) -> fields.Integer:
+    """An id (or id cursor) in a query string: text there, so "12" is an id; it must fit BIGINT too."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
 class ErrorBody(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)

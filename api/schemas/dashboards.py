@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import OrganizationRef
+from api.schemas.common import OrganizationRef, query_id_field
 from canvass.dashboards.queries import ROSTER_STATUSES
 
 # --- query arguments -----------------------------------------------------------------------
@@ -10,7 +10,7 @@ from canvass.dashboards.queries import ROSTER_STATUSES
 
 class ScopeArgs(Schema):
     ward = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "ward name"})
-    campaign_id = fields.Integer(validate=validate.Range(min=1))
+    campaign_id = query_id_field()
 
 
 class RangeArgs(Schema):
@@ -30,7 +30,7 @@ class RosterArgs(Schema):
     ward = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf(ROSTER_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.Integer(validate=validate.Range(min=1),
+    cursor = query_id_field(
                             metadata={"description": "next_cursor of the previous page"})
 
 

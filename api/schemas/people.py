@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.canvassing import ContactOut, PledgeOut, StrictBoolean
+from api.schemas.common import id_field
 from canvass.people.matching import DUPLICATE_REASONS
 
 
@@ -36,7 +37,7 @@ class PersonUpdate(Schema):
 
 
 class MergeIn(Schema):
-    into_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+    into_id = id_field(required=True,
                              metadata={"description": "the person who remains"})
 
 

@@ -3,27 +3,27 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from canvass.pipeline.events import MAX_TITLE
+from api.schemas.common import id_field, query_id_field
 from canvass.pipeline.dues import MAX_EXTERNAL_ID, MAX_NOTE
+from canvass.pipeline.events import MAX_TITLE
 from canvass.pipeline.membership import LEADER_FIELDS, RULE_FIELDS
-from canvass.pipeline.models import ATTENDANCE_STATUSES, DUES_METHODS, EVENT_KINDS, EVENT_STATUSES, STAGES, VOTE_SCOPES
+from canvass.pipeline.models import (
+    ATTENDANCE_STATUSES,
+    DUES_METHODS,
+    EVENT_KINDS,
+    EVENT_STATUSES,
+    STAGES,
+    VOTE_SCOPES,
+)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**63 - 1)}
-
-
-def _id(**kwargs):
-    return fields.Integer(**ID, **kwargs)
+_id = id_field
+_query_id = query_id_field
 
 
 def _rule_int(bounds, **kwargs):
     default, minimum, maximum = bounds
     return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum),
                           metadata={"description": f"default {default}"}, **kwargs)
-
-
-def _query_id(**kwargs):
-    # Query strings are text: "12" is an id there (JSON bodies stay strict).
-    return fields.Integer(validate=ID["validate"], **kwargs)
 
 
 class PageArgs(Schema):

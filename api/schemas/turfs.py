@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import id_field
+from api.schemas.common import id_field, query_id_field
 from api.schemas.geo import GEOJSON_DESCRIPTION, GeoJSONGeometry
 from canvass.turfs.cutting import MAX_TARGET_DOORS
 from canvass.turfs.leases import MAX_LEASE_HOURS, MAX_REASON_LENGTH
@@ -18,8 +18,8 @@ class TurfListArgs(Schema):
     ward = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "the ward's name, e.g. 33"})
     status = fields.String(validate=validate.OneOf(TURF_STATUSES),
                            metadata={"description": "omitted: every status but archived"})
-    cut_id = fields.Integer(validate=validate.Range(min=1))
-    campaign_id = fields.Integer(validate=validate.Range(min=1),
+    cut_id = query_id_field()
+    campaign_id = query_id_field(
                                  metadata={"description": "count progress for this campaign's contacts only"})
 
 

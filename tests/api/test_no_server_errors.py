@@ -48,6 +48,21 @@ def _wrong_typed_body(operation, spec):
     return {name: wrong.get(prop.get("type"), None) for name, prop in schema.get("properties", {}).items()}
 
 
+def _huge_id_body(operation, spec):
+    """Every integer property (and list of integers) of the request schema past BIGINT."""
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema = content.get("schema", {})
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    body = {}
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("type") == "integer":
+            body[name] = 10**30
+        elif prop.get("type") == "array" and prop.get("items", {}).get("type") == "integer":
+            body[name] = [10**30]
+    return body
+
+
 @pytest.fixture
 def everything_headers(db_session):
     user = make_user(db_session, org=make_org(db_session), roles=ALL_ROLES)
@@ -66,8 +81,8 @@ def test_bad_input_never_causes_a_server_error(client, everything_headers, clean
                 for body in BAD_BODIES:
                     attempts.append(client.open(url, method=method.upper(), data=body,
                                                  content_type="application/json", headers=everything_headers))
-                attempts.append(client.open(url, method=method.upper(), json=_wrong_typed_body(operation, spec),
-                                            headers=everything_headers))
+                for body in (_wrong_typed_body(operation, spec), _huge_id_body(operation, spec)):
+                    attempts.append(client.open(url, method=method.upper(), json=body, headers=everything_headers))
                 attempts.append(client.open(url, method=method.upper(), data=b"a,b\n1,2\n",
                                             content_type="text/csv", headers=everything_headers))
             for response in attempts:

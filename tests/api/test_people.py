@@ -83,6 +83,7 @@ def test_merge_refusals(client, canvass, db_session, organizer_headers):
     assert_error(client.post(f"/v1/people/{foreign.id}/merge", json={"into_id": a.id}, headers=organizer_headers),
                  404, "person_not_found")
     assert_error(client.post(url, json={"into_id": "b"}, headers=organizer_headers), 422, "validation_failed")
+    assert_error(client.post(url, json={"into_id": 10**30}, headers=organizer_headers), 422, "validation_failed")
     assert_error(client.post(url, json={}, headers=organizer_headers), 422, "validation_failed")
     assert_error(client.post(url, json={"into_id": b.id}, headers=canvass.headers), 403, "forbidden")
     assert client.post(url, json={"into_id": b.id}, headers=organizer_headers).status_code == 200
