@@ -299,6 +299,23 @@ def remove_team_member(session: Session, *, organization_id: int, team_id: int, 
                            ip_address=ip_address)
 
 
+def remove_from_every_team(session: Session, *, organization_id: int, user_id: int, actor_id: int | None,
+                           reason: str) -> list[int]:
+    """Take someone who can no longer canvass (deactivated, or no longer a canvasser) off every team,
+    and so off its live leases from now on. Returns the team ids."""
+    teams = session.execute(
+        select(Team)
+        .join(TeamMember, (TeamMember.organization_id == Team.organization_id) & (TeamMember.team_id == Team.id))
+        .where(Team.organization_id == organization_id, TeamMember.user_id == user_id)
+        .order_by(Team.id)
+        .with_for_update(of=Team)
+    ).scalars().all()
+    for team in teams:
+        _change_members(session, team, joining=[], leaving=[user_id], actor_id=actor_id, reason=reason,
+                        ip_address=None)
+    return [team.id for team in teams]
+
+
 def _member_ids(session: Session, team: Team) -> set[int]:
     return set(session.execute(
         select(TeamMember.user_id).where(TeamMember.organization_id == team.organization_id,

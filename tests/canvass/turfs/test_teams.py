@@ -147,3 +147,22 @@ def test_a_team_has_at_most_max_members(db_session, crew, monkeypatch):
         teams.add_team_member(db_session, organization_id=crew.org.id, team_id=crew.team.id, actor_id=None,
                               user_id=crew.cy.id)
     assert caught.value.code == "team_full"
+
+
+@pytest.mark.parametrize("change", [{"is_active": False}, {"roles": ["field_lead"]}])
+def test_someone_who_can_no_longer_canvass_leaves_every_team_and_its_live_lease(db_session, crew, change):
+    from canvass.auth.services import update_user
+
+    other_team = make_team(db_session, org=crew.org, members=[crew.ana, crew.cy])
+    view = lease(db_session, crew, crew.turfs[0])
+    update_user(db_session, organization_id=crew.org.id, user_id=crew.ana.id, actor=crew.lead, **change)
+    assert not holds(db_session, crew, view, crew.ana) and holds(db_session, crew, view, crew.ben)
+    for team in (crew.team, other_team):
+        members = {m["id"] for m in teams.get_team(db_session, organization_id=crew.org.id, team_id=team.id).members}
+        assert crew.ana.id not in members
+    stint = db_session.execute(select(AssignmentMember.left_at).where(AssignmentMember.assignment_id == view.id,
+                                                                      AssignmentMember.user_id == crew.ana.id)).scalar_one()
+    assert stint is not None  # her offline work from before still counts
+    event = db_session.execute(select(TurfEvent).where(TurfEvent.turf_id == crew.turfs[0].id)
+                               .order_by(TurfEvent.id.desc()).limit(1)).scalar_one()
+    assert event.details["left"] == [crew.ana.id]
