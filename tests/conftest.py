@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from canvass.config import Settings
 
@@ -182,3 +182,16 @@ def run_jobs(runtime) -> None:
     from rq import SimpleWorker
 
     SimpleWorker([runtime.get_queue()], connection=runtime.redis_connection()).work(burst=True)
+
+
+@pytest.fixture
+def statements(db_connection):
+    """The SQL statements the test's connection runs, in order (to count queries)."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db_connection, "before_cursor_execute", record)
+    yield seen
+    event.remove(db_connection, "before_cursor_execute", record)

@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from canvass.canvassing.records import Contact
 from canvass.turfs import teams
@@ -134,18 +134,6 @@ def test_a_members_own_lease_and_the_teams_sync_in_one_batch(client, db_session,
                           campaign=canvass.campaign)
     results = sync_as(client, db_session, canvass.ana, [contact(canvass), contact(canvass, assignment_id=own.id)])
     assert [r["status"] for r in results] == ["created", "created"]
-
-
-@pytest.fixture
-def statements(db_connection):
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db_connection, "before_cursor_execute", record)
-    yield seen
-    event.remove(db_connection, "before_cursor_execute", record)
 
 
 def test_a_team_members_upload_takes_as_many_statements_for_200_items_as_for_10(db_session, team_canvass, statements):

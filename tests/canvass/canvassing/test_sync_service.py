@@ -2,7 +2,6 @@
 import itertools
 
 import pytest
-from sqlalchemy import event
 
 from canvass.canvassing.sync import enter_paper_pledges, sync_field_work
 from canvass.errors import TooLarge
@@ -39,18 +38,6 @@ def test_the_size_limit_is_checked_before_anything_else(db_session):
     assert caught.value.code == "batch_too_large"
     with pytest.raises(TooLarge):
         enter_paper_pledges(db_session, organization_id=canvass.org.id, pledges=[None] * 6, max_items=5)
-
-
-@pytest.fixture
-def statements(db_connection):
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db_connection, "before_cursor_execute", record)
-    yield seen
-    event.remove(db_connection, "before_cursor_execute", record)
 
 
 def batch(canvass, size):
