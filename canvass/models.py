@@ -6,6 +6,6 @@ from canvass.canvassing.records import Contact, Pledge  # noqa: F401
 from canvass.geo.models import Boundary, Building, Household  # noqa: F401
 from canvass.orgs.models import Organization  # noqa: F401
 from canvass.people.models import Person  # noqa: F401
-from canvass.turfs.models import Assignment, Turf, TurfCut, TurfEvent, TurfStop  # noqa: F401
+from canvass.turfs.models import Assignment, Turf, TurfCut, TurfEvent, TurfStop, WalklistChange  # noqa: F401
 from canvass.pipeline.models import Ballot, DuesPayment, Event, EventAttendance, MembershipPeriod, PipelinePerson, Vote  # noqa: F401
 from canvass.dashboards.models import ActivityDay, ActivityTurf, ActivityWatermark  # noqa: F401
