@@ -28,19 +28,24 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-# table -> (the scope columns of walklist_changes, the row's expressions for them, a filter)
+# table -> (its scope: walklist_changes column -> the written row's column; the coarser scope
+# logged instead when one statement touches more than _BULK_SCOPES of them, or None; a filter)
 _SCOPES = {
-    "contacts": (["household_id", "campaign_id"], ["household_id", "campaign_id"], None),
-    "people": (["household_id"], ["household_id"], "household_id IS NOT NULL"),
-    "households": (["household_id"], ["id"], None),
-    "turf_stops": (["turf_id"], ["turf_id"], None),
-    "turfs": (["turf_id"], ["id"], None),
-    "campaigns": (["campaign_id"], ["id"], None),
-    "questions": (["campaign_id"], ["campaign_id"], None),
-    "buildings": ([], [], None),  # the whole organization
-    "boundaries": ([], [], None),  # the whole organization
+    "contacts": ({"household_id": "household_id", "campaign_id": "campaign_id"}, ["campaign_id"], None),
+    "people": ({"household_id": "household_id"}, [], "household_id IS NOT NULL"),
+    "households": ({"household_id": "id"}, [], None),
+    "turf_stops": ({"turf_id": "turf_id"}, None, None),
+    "turfs": ({"turf_id": "id"}, None, None),
+    "campaigns": ({"campaign_id": "id"}, None, None),
+    "questions": ({"campaign_id": "campaign_id"}, None, None),
+    "buildings": ({}, None, None),  # the whole organization
+    "boundaries": ({}, None, None),  # the whole organization
 }
 _NOT_ON_INSERT = {"households", "buildings"}
+# A bulk write (an import: 100,000 people in ~50,000 households) logs its organization (or, for
+# contacts, its campaigns) instead of a row per household: a wider scope is still correct, and a
+# first import would otherwise spend 10% of its time here. A synced batch (<= 500) never is bulk.
+_BULK_SCOPES = 1000
 # An update of contacts is logged only if a column the walk list reads changed: the integrity
 # check sets `flags` on every synced batch, which would otherwise log each batch twice.
 _CONTACT_COLUMNS_READ = "organization_id, id, household_id, campaign_id, result_code, occurred_at"
@@ -51,32 +56,40 @@ def _events(table: str) -> list[str]:
 
 
 def _function_body(table: str) -> str:
-    columns, expressions, where = _SCOPES[table]
-    target = ", ".join(["organization_id", *columns, "token"])
-    picked = ", ".join(["organization_id", *(e if e == c else f"{e} AS {c}" for c, e in zip(columns, expressions))])
+    scope, coarse, where = _SCOPES[table]
+    columns = ["organization_id", *scope]
+    picked = ", ".join(["organization_id", *(row if row == col else f"{row} AS {col}" for col, row in scope.items())])
     where = f" WHERE {where}" if where else ""
-    scoped = ", ".join(["organization_id", *columns])
-
-    def insert(rows_sql: str) -> str:
-        return (f"INSERT INTO walklist_changes ({target}) "
-                f"SELECT {scoped}, walklist_token() FROM ({rows_sql}) scopes;")
 
     def rows(relation: str) -> str:
         return f"SELECT {picked} FROM {relation}{where}"
 
+    def log(scopes_sql: str) -> str:  # scopes_sql: distinct (organization_id, scope columns)
+        if coarse is None:
+            return (f"INSERT INTO walklist_changes ({', '.join(columns)}, token) "
+                    f"SELECT {', '.join(columns)}, walklist_token() FROM ({scopes_sql}) scopes;")
+        wide = ["organization_id", *coarse]
+        return f"""WITH scopes AS MATERIALIZED ({scopes_sql}),
+                 bulk AS (SELECT count(*) > {_BULK_SCOPES} AS yes FROM scopes)
+            INSERT INTO walklist_changes ({', '.join(columns)}, token)
+            SELECT {', '.join(columns)}, walklist_token() FROM scopes WHERE NOT (SELECT yes FROM bulk)
+            UNION ALL
+            SELECT {', '.join(c if c in wide else 'NULL' for c in columns)}, walklist_token()
+            FROM (SELECT DISTINCT {', '.join(wide)} FROM scopes) wide WHERE (SELECT yes FROM bulk);"""
+
     if table == "contacts":
-        changed = (f"SELECT {picked} FROM ((SELECT {_CONTACT_COLUMNS_READ} FROM old_rows EXCEPT "
-                   f"SELECT {_CONTACT_COLUMNS_READ} FROM new_rows) UNION ALL (SELECT {_CONTACT_COLUMNS_READ} "
-                   f"FROM new_rows EXCEPT SELECT {_CONTACT_COLUMNS_READ} FROM old_rows)) changed")
-        on_update = insert(f"SELECT DISTINCT * FROM ({changed}) c")
+        read = _CONTACT_COLUMNS_READ
+        changed = (f"(SELECT {read} FROM old_rows EXCEPT SELECT {read} FROM new_rows) UNION ALL "
+                   f"(SELECT {read} FROM new_rows EXCEPT SELECT {read} FROM old_rows)")
+        on_update = log(f"SELECT DISTINCT {picked} FROM ({changed}) changed")
     else:
-        on_update = insert(f"{rows('old_rows')} UNION {rows('new_rows')}")
+        on_update = log(f"{rows('old_rows')} UNION {rows('new_rows')}")
     # Each branch names only the transition tables its event has (a statement is planned when first run).
     return f"""
         IF TG_OP = 'INSERT' THEN
-            {insert(f"SELECT DISTINCT * FROM ({rows('new_rows')}) r")}
+            {log(f"SELECT DISTINCT * FROM ({rows('new_rows')}) r")}
         ELSIF TG_OP = 'DELETE' THEN
-            {insert(f"SELECT DISTINCT * FROM ({rows('old_rows')}) r")}
+            {log(f"SELECT DISTINCT * FROM ({rows('old_rows')}) r")}
         ELSE
             {on_update}
         END IF;"""

@@ -396,3 +396,40 @@ def test_a_household_joining_the_turf_while_its_resident_changes_is_not_missed(c
     again = client.get(url, headers={**headers, "If-None-Match": read.headers["ETag"]})
     assert again.status_code == 200
     assert [p["first_name"] for p in again.get_json()["stops"][1]["people"]] == ["After"]
+
+
+def _many_households(db_session, org, count):
+    building = db_session.execute(text("SELECT building_id FROM households WHERE organization_id = :org LIMIT 1"),
+                                  {"org": org.id}).scalar_one()
+    return db_session.execute(text(
+        "INSERT INTO households (organization_id, building_id, unit) SELECT :org, :building, 'bulk-' || n "
+        "FROM generate_series(1, :count) n RETURNING id"), {"org": org.id, "building": building, "count": count}
+    ).scalars().all()
+
+
+@pytest.mark.parametrize("table", ["people", "contacts"])
+def test_a_bulk_write_logs_its_organization_or_campaign_once_and_still_changes_the_version(
+        client, canvass, db_session, table):
+    many = _many_households(db_session, canvass.org, 1000) + [h.id for h in canvass.households]
+    params = {"org": canvass.org.id, "ids": many, "campaign": canvass.campaign.id}
+    last = db_session.execute(text("SELECT max(id) FROM walklist_changes")).scalar_one()
+
+    def bulk():
+        if table == "people":
+            db_session.execute(text("INSERT INTO people (organization_id, household_id, first_name) "
+                                    "SELECT :org, id, 'Bulk' FROM unnest(CAST(:ids AS bigint[])) id"), params)
+        else:
+            db_session.execute(text(
+                "INSERT INTO contacts (organization_id, client_id, campaign_id, household_id, occurred_at, result_code) "
+                "SELECT :org, gen_random_uuid(), :campaign, id, now(), 'not_home' FROM unnest(CAST(:ids AS bigint[])) id"),
+                params)
+
+    _, after = changed_by(client, canvass, bulk)
+    logged = db_session.execute(text(
+        "SELECT household_id, turf_id, campaign_id FROM walklist_changes WHERE id > :last"), {"last": last}).all()
+    wide = (None, None, canvass.campaign.id) if table == "contacts" else (None, None, None)
+    assert [tuple(row) for row in logged] == [wide]
+    if table == "people":
+        assert "Bulk" in names(after)
+    else:
+        assert {s["last_result"] for s in after["stops"]} == {"not_home"}
