@@ -138,7 +138,7 @@ class TurfEvent(Base):
 class WalklistChange(Base):
     """One write to something walk lists show, in one scope; appended by database triggers only.
 
-    The triggers (migration 0005) log every insert, update and delete of contacts, people,
+    The triggers (migration 0006) log every insert, update and delete of contacts, people,
     households, buildings, turf stops, turfs, campaigns, questions and boundaries, in the writing
     transaction. A walk list's version is the XOR of the random tokens of its scopes' rows
     (canvass/turfs/walklist.py). Scopes: a household (with a campaign, for contacts), a turf, a

@@ -8,7 +8,7 @@ contact in this campaign was a refusal, unless the campaign's settings say
 
 The document is built by PostgreSQL in one statement. Its version, and the ETag, come
 from `walklist_changes`, a log that database triggers append to whenever a row the
-walk list shows is written (migration 0005): the XOR of the random tokens logged for
+walk list shows is written (migration 0006): the XOR of the random tokens logged for
 the turf, its stops' households, the campaign and the organization. Together with the
 assignment's own columns, that changes whenever anything a phone would see changes,
 whichever code path wrote it, and costs one small indexed read instead of building

@@ -2,7 +2,7 @@
 both the body and the ETag, through the path that really makes it; nothing else does; a cached
 document is never served for another version.
 
-The versions come from walklist_changes, appended by database triggers (migration 0005); the cache
+The versions come from walklist_changes, appended by database triggers (migration 0006); the cache
 is Redis (api/document_cache.py), live in these tests.
 """
 import io

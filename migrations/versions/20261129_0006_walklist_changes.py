@@ -1,8 +1,11 @@
 """walklist_changes: an append-only log, written by triggers, that versions every walk list
 
-Revision ID: 0005
+Revision ID: 0006
 Revises: 0004
 Create Date: 2026-11-29 10:00:00
+
+(0006, not 0005: main's teams migration is 0005. When both branches meet, this one's
+down_revision becomes '0005'; nothing here depends on the teams tables.)
 
 Every write to a row a walk list shows appends a row here, in the same transaction, from a
 statement-level trigger: one row per affected scope (a household, a household and campaign, a
@@ -23,7 +26,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
+revision = '0006'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
