@@ -99,8 +99,9 @@ def test_leaderboard_filters_by_campaign_and_dates(client, db_session, ward):
 
 
 def test_follow_ups_due_are_listed_for_leads(client, db_session, ward):
-    add_pledge(db_session, ward, turf=1, door=2, when=datetime.now(timezone.utc) - timedelta(days=8))
-    response = get(client, db_session, ward.lead, "/v1/follow-ups")
+    add_pledge(db_session, ward, turf=1, door=2, when=at(18, 11))  # due on the 25th
+    # A fixed cut-off, not "now": the fixture's cards are dated November 2026.
+    response = get(client, db_session, ward.lead, "/v1/follow-ups", due_before="2026-11-26T00:00:00+00:00")
     assert response.status_code == 200
     (row,) = response.get_json()["data"]  # the card signed on the 20th is due only on the 27th
     assert row["pledge"]["pledge_type"] == "vote" and row["person"]["id"] == ward.people[ward.doors[1][2].id].id
