@@ -433,3 +433,25 @@ def test_a_bulk_write_logs_its_organization_or_campaign_once_and_still_changes_t
         assert "Bulk" in names(after)
     else:
         assert {s["last_result"] for s in after["stops"]} == {"not_home"}
+
+
+def test_access_is_checked_before_the_304_and_the_cache(client, canvass, db_session):
+    """A cached document or a known ETag never lets anyone past the access check."""
+    from tests.factories import make_org
+
+    first = fetch(client, canvass)  # built and cached
+    etag = first.headers["ETag"]
+    other = auth_header(db_session, make_user(db_session, org=canvass.org, roles=["canvasser"]))
+    stranger = auth_header(db_session, make_user(db_session, org=make_org(db_session), roles=["field_lead"]))
+    for headers in (other, stranger):
+        for conditional in ({}, {"If-None-Match": etag}):
+            response = client.get(canvass.url, headers={**headers, **conditional})
+            assert response.status_code == 404 and response.get_json()["error"]["code"] == "assignment_not_found"
+    released = client.delete(f"/v1/assignments/{canvass.assignment.id}", headers=canvass.headers)
+    assert released.status_code == 200
+    for conditional in ({}, {"If-None-Match": etag}):
+        response = client.get(canvass.url, headers={**canvass.headers, **conditional})
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "assignment_ended"
+    assert client.delete("/v1/auth/token", headers=canvass.headers).status_code == 204
+    response = client.get(canvass.url, headers={**canvass.headers, "If-None-Match": etag})
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
