@@ -18,10 +18,10 @@ built (right after something on the turf changed).
 
 Load: wrk (`make bench` installs it), one thread and one connection per phone,
 each sending its own token back to back for a fixed time; latency runs from the
-request being written to the answer's last byte. wrk costs a few percent of one
-core, so the server keeps the machine. Without wrk the phones are Python
-threads in this process (flagged in the output): they share a GIL and the two
-cores with the server, and inflate every phase's tail.
+request being written to the answer's last byte. wrk's own CPU is printed (under
+a fifth of one core, most of it the Lua status check), so the server keeps the
+machine. Without wrk the phones are Python threads in this process (flagged in
+the output): they share a GIL and the two cores with the server.
 
 Phases, alternating round by round so a busy machine slows them alike:
 * walk list (200): full GETs without If-None-Match (the target);

@@ -216,7 +216,7 @@ cv_ensure_bench_tools() {
         if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo=(sudo -n); else sudo=(none); fi
     fi
     if [ "${CANVASS_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1 || [ "${sudo[0]:-}" = none ]; then
-        cv_warn "the walk-list benchmark will use its Python client: install ${CV_BENCH_PACKAGES[*]} for wrk"
+        cv_warn "the walk-list benchmark will use its Python client: apt-get install ${CV_BENCH_PACKAGES[*]} to load it with wrk"
         return 0
     fi
     cv_log "Installing system packages for the benchmarks: ${CV_BENCH_PACKAGES[*]}"
