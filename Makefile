@@ -32,7 +32,7 @@ test:
 	@bash scripts/test.sh
 
 bench:
-	@bash scripts/bootstrap.sh --mode run .venv/bin/python -m bench $(BENCH_ARGS)
+	@bash scripts/bootstrap.sh --mode bench .venv/bin/python -m bench $(BENCH_ARGS)
 
 lint:
 	@bash -n scripts/*.sh .ci/run

@@ -14,7 +14,7 @@ from canvass.config import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     from api.errors import register_error_handlers
-    from api.extensions import CanvassApi, db, make_redis
+    from api.extensions import CanvassApi, db, make_redis, refuse_closed_connections
     from api.resources import plain_blueprints, smorest_blueprints
 
     settings = settings or Settings.from_env()
@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
+        # No pool_pre_ping: refuse_closed_connections below does its job without a round trip.
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 5}},
         JSON_SORT_KEYS=False,
         API_TITLE="canvass",
         API_VERSION="v1",
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     db.init_app(app)
+    with app.app_context():
+        refuse_closed_connections(db.engine)
     app.extensions["canvass_redis"] = make_redis(settings.redis_url)
     _install_job_dispatcher(app, settings)
     api = CanvassApi(app)

@@ -16,8 +16,7 @@ from functools import wraps
 from flask import request
 
 from api.extensions import db
-from canvass.auth.models import ApiToken, User
-from canvass.auth.services import resolve_token
+from canvass.auth.services import Principal, resolve_token, touch_token
 from canvass.db import transaction
 from canvass.errors import Forbidden, Unauthorized
 
@@ -36,23 +35,27 @@ def _bearer_token() -> str:
 
 # Kept on the request (not on `g`, which lives as long as the app context and
 # can outlive one request).
-_USER_KEY, _TOKEN_KEY = "canvass.user", "canvass.token"
+_USER_KEY = "canvass.user"
 
 
-def authenticate_request() -> User:
+def authenticate_request() -> Principal:
+    """The request's principal (401 unless its bearer token is live right now).
+
+    The lookup is a read and is left in the session's transaction, which the view's own
+    `transaction(...)` then commits: one connection checkout and one transaction per request
+    instead of two. Only the once-a-minute `last_used_at` write commits here, by itself.
+    """
     if _USER_KEY not in request.environ:
-        with transaction(db.session) as session:
-            user, token = resolve_token(session, raw_token=_bearer_token())
-        request.environ[_USER_KEY], request.environ[_TOKEN_KEY] = user, token
+        principal = resolve_token(db.session, raw_token=_bearer_token())
+        if principal.token_needs_touch:
+            with transaction(db.session) as session:
+                touch_token(session, token_id=principal.token_id)
+        request.environ[_USER_KEY] = principal
     return request.environ[_USER_KEY]
 
 
-def current_user() -> User:
+def current_user() -> Principal:
     return request.environ[_USER_KEY]
-
-
-def current_token() -> ApiToken:
-    return request.environ[_TOKEN_KEY]
 
 
 def client_ip() -> str | None:

@@ -48,6 +48,8 @@ class Settings:
     queue_name: str = "canvass"
     # Prefix of every Redis key we write; tests use a unique one so parallel runs don't collide.
     redis_key_prefix: str = "canvass"
+    # How long a built walk list is kept in Redis after it was last built (0: not kept).
+    walklist_cache_seconds: int = 3600
     log_level: str = "INFO"
     testing: bool = False
 
@@ -66,6 +68,7 @@ class Settings:
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", cls.login_window_seconds, minimum=1),
             default_lease_hours=_int(env, "DEFAULT_LEASE_HOURS", cls.default_lease_hours, minimum=1),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length, minimum=1024),
+            walklist_cache_seconds=_int(env, "WALKLIST_CACHE_SECONDS", cls.walklist_cache_seconds),
             log_level=env.get("LOG_LEVEL") or cls.log_level,
         )
 

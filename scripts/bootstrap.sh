@@ -5,10 +5,10 @@
 #
 # Sourced by scripts/run.sh, scripts/test.sh and scripts/services.sh:
 #     . scripts/bootstrap.sh
-#     canvass_bootstrap run|test|services|venv
+#     canvass_bootstrap run|bench|test|services|venv
 # or executed:
-#     scripts/bootstrap.sh [--mode run|test|services|venv]          # prepare, print URLs, leave services up
-#     scripts/bootstrap.sh [--mode run|test|services|venv] CMD...   # prepare, run CMD, stop what we started
+#     scripts/bootstrap.sh [--mode run|bench|test|services|venv]          # prepare, print URLs, leave services up
+#     scripts/bootstrap.sh [--mode run|bench|test|services|venv] CMD...   # prepare, run CMD, stop what we started
 #
 # Environment honoured (a variable already set in the environment wins over .env):
 #   DATABASE_URL, REDIS_URL             run mode: use these instead of the embedded services
@@ -204,6 +204,26 @@ cv_ensure_browser() {
       "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=300 -y -q \
           --no-install-recommends install "${CV_BROWSER_PACKAGES[@]}"; } >&2 ||
         cv_warn "could not install ${CV_BROWSER_PACKAGES[*]}; browser tests will be skipped"
+}
+
+# Bench mode only: wrk, the load generator of the walk-list benchmark (bench/bench_walklist.py).
+# Optional: without it that benchmark falls back to Python client threads, and says so.
+CV_BENCH_PACKAGES=(wrk)
+cv_ensure_bench_tools() {
+    local sudo=()
+    command -v wrk >/dev/null 2>&1 && return 0
+    if ! cv_is_root; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo=(sudo -n); else sudo=(none); fi
+    fi
+    if [ "${CANVASS_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1 || [ "${sudo[0]:-}" = none ]; then
+        cv_warn "the walk-list benchmark will use its Python client: apt-get install ${CV_BENCH_PACKAGES[*]} to load it with wrk"
+        return 0
+    fi
+    cv_log "Installing system packages for the benchmarks: ${CV_BENCH_PACKAGES[*]}"
+    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update &&
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=300 -y -q \
+          --no-install-recommends install "${CV_BENCH_PACKAGES[@]}"; } >&2 ||
+        cv_warn "could not install ${CV_BENCH_PACKAGES[*]}; the walk-list benchmark will use its Python client"
 }
 
 # ---------------------------------------------------------------- virtualenv
@@ -552,6 +572,7 @@ cv_stop_started() {
 
 # canvass_bootstrap MODE
 #   run      : embedded PG/Redis unless DATABASE_URL / REDIS_URL; exports DATABASE_URL, REDIS_URL
+#   bench    : as run, plus the benchmarks' load generator (wrk)
 #   test     : embedded PG/Redis unless TEST_DATABASE_URL / TEST_REDIS_URL; exports
 #              CANVASS_PG_ADMIN_URL (libpq URL of the embedded cluster's postgres db) and TEST_REDIS_URL
 #   services : embedded PG + Redis regardless of URLs, no venv
@@ -559,7 +580,7 @@ cv_stop_started() {
 canvass_bootstrap() {
     local mode=${1:-run} need_pg=0 need_redis=0 need_venv=1 venv_tools=0
     case $mode in
-        run)      [ -z "${DATABASE_URL:-}" ] && need_pg=1; [ -z "${REDIS_URL:-}" ] && need_redis=1 ;;
+        run|bench) [ -z "${DATABASE_URL:-}" ] && need_pg=1; [ -z "${REDIS_URL:-}" ] && need_redis=1 ;;
         test)     [ -z "${TEST_DATABASE_URL:-}" ] && need_pg=1; [ -z "${TEST_REDIS_URL:-}" ] && need_redis=1 ;;
         services) need_pg=1; need_redis=1; need_venv=0 ;;
         venv)     ;;
@@ -568,6 +589,7 @@ canvass_bootstrap() {
     if [ "$need_venv" = 1 ] && ! "$CANVASS_VENV/bin/python" -c '' >/dev/null 2>&1; then venv_tools=1; fi
     cv_ensure_packages "$need_pg" "$need_redis" "$venv_tools"
     [ "$mode" = test ] && cv_ensure_browser
+    [ "$mode" = bench ] && cv_ensure_bench_tools
     if [ "$need_venv" = 1 ]; then
         cv_ensure_venv
         export VIRTUAL_ENV=$CANVASS_VENV
@@ -579,17 +601,17 @@ canvass_bootstrap() {
         [ "$need_pg" = 1 ] && [ "$mode" != test ] && cv_with_lock cv_pg_ensure_db "$CANVASS_DB_NAME"
     fi
     case $mode in
-        run|services)
+        run|bench|services)
             if [ "$need_pg" = 1 ]; then
                 export DATABASE_URL="postgresql+psycopg://$CANVASS_DB_USER@127.0.0.1:$CV_PG_PORT/$CANVASS_DB_NAME"
                 cv_log "PostgreSQL (embedded): $DATABASE_URL"
-            elif [ "$mode" = run ]; then
+            elif [ "$mode" != services ]; then
                 cv_log "PostgreSQL (DATABASE_URL): $(cv_redact "$DATABASE_URL")"
             fi
             if [ "$need_redis" = 1 ]; then
                 export REDIS_URL="redis://127.0.0.1:$CV_REDIS_PORT/0"
                 cv_log "Redis (embedded): $REDIS_URL"
-            elif [ "$mode" = run ]; then
+            elif [ "$mode" != services ]; then
                 cv_log "Redis (REDIS_URL): $(cv_redact "$REDIS_URL")"
             fi
             ;;

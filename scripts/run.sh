@@ -78,7 +78,7 @@ start() {
     NAMES[$!]=$name
 }
 
-start web    gunicorn --bind "127.0.0.1:$WEB_PORT" --workers 2 'api:create_app()'
+start web    gunicorn --bind "127.0.0.1:$WEB_PORT" 'api:create_app()'  # workers: gunicorn.conf.py
 start worker rq worker --url "$REDIS_URL" --with-scheduler canvass
 start cron   rq cron --url "$REDIS_URL" workers/cron_schedule.py
 

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_user, requires_roles
+from api.document_cache import walklist_cache
 from api.extensions import db
 from api.schemas.turfs import AssignmentExtend, AssignmentOut, ReasonArgs, WalkListOut
 from canvass.db import transaction
@@ -75,11 +76,15 @@ class WalkList(MethodView):
         user = current_user()
         with transaction(db.session) as session:
             walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
-                                      viewer_id=user.id, viewer_roles=user.roles)
+                                      viewer_id=user.id, viewer_roles=user.roles,
+                                      known_to_client=request.if_none_match.contains_weak, cache=walklist_cache())
         # The document is built as JSON by the service (the phone's hot path: no
         # second serialization); WalkListOut documents its shape.
-        response = current_app.response_class(walklist.body, mimetype="application/json")
+        if walklist.body is None:
+            response = current_app.response_class(status=304)
+        else:
+            response = current_app.response_class(walklist.body, mimetype="application/json")
         response.set_etag(walklist.etag)
         response.cache_control.private = True
         response.cache_control.no_cache = True
-        return response.make_conditional(request)
+        return response

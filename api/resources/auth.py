@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import client_ip, current_token, current_user, requires_roles
+from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.auth import MeOut, TokenCreate, TokenOut
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
@@ -47,9 +47,9 @@ class Token(MethodView):
     @blp.response(204)
     def delete(self):
         """Revoke the token this request is made with (a lost or handed-back phone)."""
+        user = current_user()
         with transaction(db.session) as session:
-            token = session.merge(current_token())
-            revoke_token(session, token=token, actor=current_user(), ip_address=client_ip())
+            revoke_token(session, token_id=user.token_id, actor=user, ip_address=client_ip())
         return None
 
 

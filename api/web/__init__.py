@@ -18,6 +18,7 @@ import uuid
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from api.auth import current_user, requires_roles
+from api.document_cache import walklist_cache
 from api.extensions import db
 from canvass.db import transaction
 from canvass.turfs.walklist import build_walklist
@@ -65,7 +66,7 @@ def _printed_walklist(assignment_id: int):
     user = current_user()
     with transaction(db.session) as session:
         walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
-                                  viewer_id=user.id, viewer_roles=user.roles)
+                                  viewer_id=user.id, viewer_roles=user.roles, cache=walklist_cache())
     data = json.loads(walklist.body)
     sheet = uuid.uuid4()
     for stop in data["stops"]:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
@@ -106,39 +106,98 @@ def issue_token(session: Session, *, user: User, ttl: timedelta, label: str | No
     return IssuedToken(raw=raw, token=token, user=user)
 
 
-def resolve_token(session: Session, *, raw_token: str) -> tuple[User, ApiToken]:
-    """The user behind a bearer token; Unauthorized with a precise code otherwise."""
+@dataclass(frozen=True)
+class OrganizationRef:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the user behind a bearer token, read in one query without ORM objects.
+
+    Has the attributes views and services use of a `User` (id, organization_id, name, email, roles,
+    person_id, organization), so it is passed as `actor` wherever a service wants one.
+    """
+
+    id: int
+    organization_id: int
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    person_id: int | None
+    organization: OrganizationRef
+    token_id: int
+    # The token was last marked as used over a minute ago (or never): see touch_token.
+    token_needs_touch: bool
+
+    def has_any_role(self, *roles: str) -> bool:
+        return bool(set(self.roles) & set(roles))
+
+
+# Every request runs this: one indexed lookup, no ORM identity map (it was most of an
+# authenticated request's time, see docs/benchmarks.md).
+_RESOLVE_TOKEN_SQL = text("""
+    SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at,
+           u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active,
+           o.slug AS organization_slug, o.name AS organization_name
+    FROM api_tokens t
+    JOIN users u ON u.id = t.user_id
+    JOIN organizations o ON o.id = u.organization_id
+    WHERE t.token_hash = :token_hash
+""")
+
+
+def resolve_token(session: Session, *, raw_token: str) -> Principal:
+    """The user behind a bearer token; Unauthorized with a precise code otherwise.
+
+    Read on every request (never cached), so a revoked or expired token, or a deactivated
+    user, is refused from the next request on.
+    """
     if not raw_token or not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 200:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
-    row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == _hash_token(raw_token))
-    ).first()
+    row = session.execute(_RESOLVE_TOKEN_SQL, {"token_hash": _hash_token(raw_token)}).one_or_none()
     if row is None:
         raise Unauthorized("the bearer token is not valid", code="invalid_token")
-    token, user = row
     now = utcnow()
-    if token.revoked_at is not None:
+    if row.revoked_at is not None:
         raise Unauthorized("the bearer token was revoked; sign in again", code="token_revoked")
-    if token.expires_at <= now:
+    if row.expires_at <= now:
         raise Unauthorized("the bearer token has expired; sign in again", code="token_expired")
-    if not user.is_active:
+    if not row.is_active:
         raise Unauthorized("this account is deactivated", code="account_inactive")
-    # Touch at most once a minute, so reads don't turn into a write per request.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-    return user, token
+    return Principal(
+        id=row.id, organization_id=row.organization_id, name=row.name, email=row.email, roles=tuple(row.roles),
+        person_id=row.person_id, organization=OrganizationRef(row.organization_id, row.organization_slug,
+                                                              row.organization_name),
+        token_id=row.token_id,
+        token_needs_touch=row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1),
+    )
 
 
-def revoke_token(session: Session, *, token: ApiToken, actor: User, ip_address: str | None = None) -> None:
-    token.revoked_at = utcnow()
+def touch_token(session: Session, *, token_id: int) -> None:
+    """Mark the token as used now; callers do it at most once a minute, so reads don't turn into
+    a write per request."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+
+
+def revoke_token(session: Session, *, token_id: int, actor, ip_address: str | None = None) -> None:
+    """Revoke one token (`actor`: a User or Principal, the token's holder)."""
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).returning(ApiToken.organization_id, ApiToken.user_id)
+    ).one_or_none()
+    if revoked is None:
+        return
     record_audit_event(
         session,
         action="auth.token_revoked",
-        organization_id=token.organization_id,
+        organization_id=revoked.organization_id,
         actor_user_id=actor.id,
         target_type="user",
-        target_id=token.user_id,
-        details={"token_id": token.id},
+        target_id=revoked.user_id,
+        details={"token_id": token_id},
         ip_address=ip_address,
     )
     session.flush()

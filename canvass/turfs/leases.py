@@ -177,6 +177,14 @@ def on_assignment(user_id: int):
     )
 
 
+# `on_assignment` for hand-written SQL (the walk list folds it into its head query, one round
+# trip on the phone's hot path): {assignment} names the assignments row, :viewer the user.
+ON_ASSIGNMENT_SQL = """EXISTS (
+    SELECT 1 FROM assignment_members m
+    WHERE m.organization_id = {assignment}.organization_id AND m.assignment_id = {assignment}.id
+      AND m.user_id = :viewer AND m.left_at IS NULL)"""
+
+
 def holds_assignment(session: Session, *, organization_id: int, assignment_id: int, user_id: int) -> bool:
     """`on_assignment` for one assignment (the walk list's and the hand-back's check)."""
     return session.execute(

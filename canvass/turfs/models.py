@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -216,4 +216,40 @@ class TurfEvent(Base):
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger)  # null: the system (lease expiry)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class WalklistChange(Base):
+    """One write to something walk lists show, in one scope; appended by database triggers only.
+
+    The triggers (migration 0006) log every insert, update and delete of contacts, people,
+    households, buildings, turf stops, turfs, campaigns, questions and boundaries, in the writing
+    transaction. A walk list's version is the XOR of the random tokens of its scopes' rows
+    (canvass/turfs/walklist.py). Scopes: a household (with a campaign, for contacts), a turf, a
+    campaign, or the whole organization (all three null). No foreign key to organizations: rows
+    logged while an organization is deleted would fail it.
+    """
+
+    __tablename__ = "walklist_changes"
+    __table_args__ = (
+        CheckConstraint(
+            "household_id IS NOT NULL AND turf_id IS NULL OR num_nonnulls(household_id, turf_id, campaign_id) <= 1",
+            name="one_scope",
+        ),
+        Index("ix_walklist_changes_household", "organization_id", "household_id",
+              postgresql_include=["campaign_id", "token"], postgresql_where=text("household_id IS NOT NULL")),
+        Index("ix_walklist_changes_turf", "organization_id", "turf_id",
+              postgresql_include=["token"], postgresql_where=text("turf_id IS NOT NULL")),
+        Index("ix_walklist_changes_campaign", "organization_id", "campaign_id",
+              postgresql_include=["token"], postgresql_where=text("campaign_id IS NOT NULL AND household_id IS NULL")),
+        Index("ix_walklist_changes_organization", "organization_id", postgresql_include=["token"],
+              postgresql_where=text("household_id IS NULL AND turf_id IS NULL AND campaign_id IS NULL")),
+    )
+
+    organization_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(BigInteger)
+    turf_id: Mapped[int | None] = mapped_column(BigInteger)
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger)
+    token: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

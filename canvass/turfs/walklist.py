@@ -6,9 +6,14 @@ residents' names (no phone, no e-mail). Doors the organization must not knock
 contact in this campaign was a refusal, unless the campaign's settings say
 {"recontact_refused": true}.
 
-The ETag is a hash of the exact JSON body, so it changes whenever anything a
-phone would show changes (a contact arrives, a resident moves) and never
-otherwise. The document is built by PostgreSQL in one statement.
+The document is built by PostgreSQL in one statement. Its version, and the ETag, come
+from `walklist_changes`, a log that database triggers append to whenever a row the
+walk list shows is written (migration 0006): the XOR of the random tokens logged for
+the turf, its stops' households, the campaign and the organization. Together with the
+assignment's own columns, that changes whenever anything a phone would see changes,
+whichever code path wrote it, and costs one small indexed read instead of building
+the document. So `If-None-Match` answers 304 without building anything, and a
+document cache (passed in: canvass/ knows no Redis) is keyed by the version.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,26 +29,73 @@ from sqlalchemy.orm import Session
 from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.db import utcnow
 from canvass.errors import NotFound
-from canvass.turfs.leases import holds_assignment, is_lead
+from canvass.turfs.leases import ON_ASSIGNMENT_SQL, is_lead
 
-__all__ = ["WalkList", "build_walklist"]
+__all__ = ["DocumentCache", "WalkList", "build_walklist"]
 
 
 @dataclass(frozen=True)
 class WalkList:
-    body: bytes  # the JSON document
+    body: bytes | None  # the JSON document; None when the client already has this version
     etag: str
+
+
+class DocumentCache(Protocol):
+    """Where built documents are kept between requests (the API passes a Redis one).
+
+    It only stores: each entry carries the ETag it was built for, and an entry whose ETag is
+    not the current one is never served.
+    """
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, value: bytes) -> None: ...
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-# One statement builds the whole document as JSON: the phone's hot path makes
-# one round trip and no Python objects per door.
-_WALKLIST_SQL = text("""
+# The XOR of the tokens logged for everything the document below reads: the organization
+# (buildings, boundaries), the turf (its row, its stops), the campaign (its row, its questions),
+# and each stop's household (its row, its people; its contacts of this campaign). The scopes are
+# disjoint, so no row is counted twice. Households are joined through the stops read in the same
+# snapshot as the document, so a household added to the turf concurrently is never missed.
+# {turf} and {campaign} name the assignment's columns in the statement that embeds it.
+_VERSION_SQL = """(
+    SELECT coalesce(bit_xor(token), 0) FROM (
+        SELECT ch.token FROM walklist_changes ch
+        WHERE ch.organization_id = :org AND ch.household_id IS NULL AND ch.turf_id IS NULL AND ch.campaign_id IS NULL
+        UNION ALL
+        SELECT ch.token FROM walklist_changes ch WHERE ch.organization_id = :org AND ch.turf_id = {turf}
+        UNION ALL
+        SELECT ch.token FROM walklist_changes ch
+        WHERE ch.organization_id = :org AND ch.campaign_id = {campaign} AND ch.household_id IS NULL
+        UNION ALL
+        SELECT ch.token FROM turf_stops s
+        JOIN walklist_changes ch ON ch.organization_id = s.organization_id AND ch.household_id = s.household_id
+        WHERE s.organization_id = :org AND s.turf_id = {turf} AND ch.household_id IS NOT NULL
+          AND (ch.campaign_id IS NULL OR ch.campaign_id = {campaign})
+    ) scoped
+)"""
+
+# What the access check, the ETag and the cache need, without building the document.
+_HEAD_SQL = text(f"""
+    SELECT a.id, a.status, a.canvasser_id, a.leased_until, a.ended_at, a.turf_id, a.campaign_id,
+           a.status = 'active' AND a.leased_until <= now() AS lapsed,
+           {_VERSION_SQL.format(turf="a.turf_id", campaign="a.campaign_id")} AS changes,
+           {ON_ASSIGNMENT_SQL.format(assignment="a")} AS viewer_on_it
+    FROM assignments a
+    WHERE a.organization_id = :org AND a.id = :assignment_id
+""")
+
+# One statement builds the whole document as JSON, with its version read in the same snapshot:
+# no Python objects per door, and a cached copy is always filed under the version it shows.
+_DOCUMENT_SQL = text(f"""
     WITH head AS (
         SELECT a.id, a.status, a.canvasser_id, a.leased_until, a.ended_at, a.turf_id, a.campaign_id,
+               a.status = 'active' AND a.leased_until <= now() AS lapsed,
+               {_VERSION_SQL.format(turf="a.turf_id", campaign="a.campaign_id")} AS changes,
                coalesce(c.settings -> 'recontact_refused' = 'true'::jsonb, false) AS recontact_refused
         FROM assignments a
         JOIN campaigns c ON c.organization_id = a.organization_id AND c.id = a.campaign_id
@@ -64,11 +117,11 @@ _WALKLIST_SQL = text("""
         WHERE NOT h.do_not_contact AND NOT h.wrong_address
           AND (head.recontact_refused OR last.result IS DISTINCT FROM 'refused')
     )
-    SELECT head.status, head.canvasser_id, head.leased_until, head.ended_at,
+    SELECT head.id, head.status, head.canvasser_id, head.leased_until, head.ended_at, head.turf_id,
+           head.campaign_id, head.lapsed, head.changes,
            json_build_object(
                'assignment_id', head.id,
-               'status', CASE WHEN head.status = 'active' AND head.leased_until <= now() THEN 'expired'
-                              ELSE head.status END,
+               'status', CASE WHEN head.lapsed THEN 'expired' ELSE head.status END,
                'leased_until', to_char(head.leased_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
                'turf', json_build_object('id', t.id, 'name', t.name, 'ward', w.name,
                                          'geometry', ST_AsGeoJSON(t.geom, 6)::json),
@@ -110,10 +163,28 @@ _WALKLIST_SQL = text("""
 """)
 _RESULT_LABELS = json.dumps(RESULT_CODES)
 _PLEDGE_LABELS = json.dumps(PLEDGE_TYPES)
+# Part of every ETag: a release that changes what the document holds (or how) changes them all.
+_DOCUMENT_FORMAT = hashlib.sha256("\n".join([_DOCUMENT_SQL.text, _RESULT_LABELS, _PLEDGE_LABELS]).encode()).hexdigest()
+_ETAG_LENGTH = 40
+
+
+def _etag(organization_id: int, row) -> str:
+    """The version of the document `row` (a head or document row) describes, as an ETag.
+
+    The assignment's own columns come from its row; everything else the document shows
+    from `changes` (see _VERSION_SQL); `lapsed` because the document shows an active lease
+    past its end as expired.
+    """
+    status = "expired" if row.lapsed else row.status
+    version = "|".join(str(part) for part in (
+        _DOCUMENT_FORMAT, organization_id, row.id, status, row.leased_until.isoformat(), row.turf_id,
+        row.campaign_id, row.changes))
+    return hashlib.sha256(version.encode()).hexdigest()[:_ETAG_LENGTH]
 
 
 def build_walklist(
-    session: Session, *, organization_id: int, assignment_id: int, viewer_id: int, viewer_roles=()
+    session: Session, *, organization_id: int, assignment_id: int, viewer_id: int, viewer_roles=(),
+    known_to_client: Callable[[str], bool] | None = None, cache: DocumentCache | None = None,
 ) -> WalkList:
     """The walk list of an assignment.
 
@@ -121,14 +192,14 @@ def build_walklist(
     404 `assignment_not_found` (it might as well not exist), their own released
     or expired one is 404 `assignment_ended`. Leads, organizers and admins of the
     organization may read any of its walk lists.
+
+    `known_to_client(etag)`: the client already holds that version (If-None-Match); the
+    answer then has no body and nothing is built. `cache`: documents kept between requests.
     """
-    row = session.execute(_WALKLIST_SQL, {
-        "org": organization_id, "assignment_id": assignment_id,
-        "result_labels": _RESULT_LABELS, "pledge_labels": _PLEDGE_LABELS,
-    }).one_or_none()
+    params = {"org": organization_id, "assignment_id": assignment_id}
+    row = session.execute(_HEAD_SQL, {**params, "viewer": viewer_id}).one_or_none()
     lead = is_lead(viewer_roles)
-    if row is None or (not lead and not holds_assignment(session, organization_id=organization_id,
-                                                         assignment_id=assignment_id, user_id=viewer_id)):
+    if row is None or (not lead and not row.viewer_on_it):
         raise NotFound("no such assignment", code="assignment_not_found")
     live = row.status == "active" and row.leased_until > utcnow()
     if not live and not lead:
@@ -138,5 +209,21 @@ def build_walklist(
             code="assignment_ended",
             details={"status": status, "ended_at": _iso(row.ended_at or row.leased_until)},
         )
-    body = row.document.encode()
-    return WalkList(body=body, etag=hashlib.sha256(body).hexdigest()[:40])
+    etag = _etag(organization_id, row)
+    if known_to_client is not None and known_to_client(etag):
+        return WalkList(body=None, etag=etag)
+    cache_key = f"{organization_id}:{assignment_id}"
+    cached = cache.get(cache_key) if cache is not None else None
+    if cached is not None and cached[:_ETAG_LENGTH] == etag.encode():
+        return WalkList(body=cached[_ETAG_LENGTH:], etag=etag)
+    document = session.execute(_DOCUMENT_SQL, {
+        **params, "result_labels": _RESULT_LABELS, "pledge_labels": _PLEDGE_LABELS,
+    }).one_or_none()
+    if document is None:  # deleted since the first statement
+        raise NotFound("no such assignment", code="assignment_not_found")
+    # The document's own snapshot may be newer than the head's: file it under its own version.
+    etag = _etag(organization_id, document)
+    body = document.document.encode()
+    if cache is not None:
+        cache.put(cache_key, etag.encode() + body)
+    return WalkList(body=body, etag=etag)

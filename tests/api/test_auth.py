@@ -137,3 +137,35 @@ def test_login_body_that_fails_validation_is_422_with_field_details(client, body
 def test_login_with_malformed_json_is_400(client):
     response = client.post("/v1/auth/token", data="{not json", content_type="application/json")
     assert_error(response, 400, "malformed_json")
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(client, db_session, canvasser):
+    token = make_token(db_session, user=canvasser)
+    headers = {"Authorization": f"Bearer {token}"}
+    stored = db_session.execute(select(ApiToken).where(ApiToken.user_id == canvasser.id)).scalar_one()
+    assert stored.last_used_at is None
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    db_session.refresh(stored)
+    first_use = stored.last_used_at
+    assert first_use is not None
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    db_session.refresh(stored)
+    assert stored.last_used_at == first_use
+    stored.last_used_at = first_use - timedelta(minutes=2)
+    db_session.flush()
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    db_session.refresh(stored)
+    assert stored.last_used_at > first_use - timedelta(minutes=2)
+
+
+def test_a_token_that_expires_or_is_revoked_between_requests_is_refused_on_the_next(client, db_session, canvasser):
+    token = make_token(db_session, user=canvasser)
+    headers = {"Authorization": f"Bearer {token}"}
+    stored = db_session.execute(select(ApiToken).where(ApiToken.user_id == canvasser.id)).scalar_one()
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    stored.expires_at = stored.created_at
+    db_session.flush()
+    assert_error(client.get("/v1/me", headers=headers), 401, "token_expired")
+    stored.expires_at, stored.revoked_at = stored.created_at + timedelta(days=1), stored.created_at
+    db_session.flush()
+    assert_error(client.get("/v1/me", headers=headers), 401, "token_revoked")

@@ -77,3 +77,32 @@ def test_ids_beyond_bigint_are_not_found(client, db_session):
     user = make_user(db_session, org=make_org(db_session), roles=["admin"])
     response = client.get("/v1/users/" + "9" * 30, headers=auth_header(db_session, user))
     assert_error(response, 404, "not_found")
+
+
+def test_a_pooled_connection_the_database_closed_is_replaced_before_use(settings, migrated_database):
+    """Without pool_pre_ping's round trip: a server-side close (restart, terminate) is seen at checkout."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from api import create_app
+    from api.extensions import db
+
+    app = create_app(settings)
+    admin = create_engine(settings.database_url)
+    try:
+        with app.app_context():
+            with db.engine.connect() as connection:
+                backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.connect() as other:
+                assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar_one()
+                deadline = time.monotonic() + 5  # the backend exits asynchronously
+                while time.monotonic() < deadline and other.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": backend}).scalar_one():
+                    time.sleep(0.05)
+            with db.engine.connect() as connection:
+                assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+            db.engine.dispose()
+    finally:
+        admin.dispose()
+        app.extensions["canvass_redis"].close()

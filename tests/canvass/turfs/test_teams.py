@@ -166,3 +166,26 @@ def test_someone_who_can_no_longer_canvass_leaves_every_team_and_its_live_lease(
     event = db_session.execute(select(TurfEvent).where(TurfEvent.turf_id == crew.turfs[0].id)
                                .order_by(TurfEvent.id.desc()).limit(1)).scalar_one()
     assert event.details["left"] == [crew.ana.id]
+
+
+def test_the_walk_lists_sql_form_of_the_access_rule_agrees_with_holds_assignment(db_session, crew):
+    from canvass.errors import NotFound as WalkListNotFound
+    from canvass.turfs.walklist import build_walklist
+
+    single = lease(db_session, crew, crew.turfs[0], canvasser_id=crew.cy.id)
+    team = lease(db_session, crew, crew.turfs[1])
+    teams.remove_team_member(db_session, organization_id=crew.org.id, team_id=crew.team.id, actor_id=crew.lead.id,
+                             user_id=crew.ben.id)
+
+    def reads(view, user):
+        try:
+            build_walklist(db_session, organization_id=crew.org.id, assignment_id=view.id, viewer_id=user.id,
+                           viewer_roles=["canvasser"])
+            return True
+        except WalkListNotFound:
+            return False
+
+    for view in (single, team):
+        expected = [holds(db_session, crew, view, u) for u in (crew.ana, crew.ben, crew.cy)]
+        assert [reads(view, u) for u in (crew.ana, crew.ben, crew.cy)] == expected
+    assert [holds(db_session, crew, team, u) for u in (crew.ana, crew.ben, crew.cy)] == [True, False, False]
