@@ -22,7 +22,6 @@ answer, 15% door attempts), 100,000 pledge cards (some collected by members' own
 from __future__ import annotations
 
 import argparse
-import os
 import uuid
 
 from redis import Redis
@@ -30,7 +29,7 @@ from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import markdown_table, throwaway_database, timer
+from bench.common import bench_redis_url, markdown_table, throwaway_database, timer
 
 PEOPLE = 250_000
 WARDS = 50
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--day-contacts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args(argv or [])
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_url = bench_redis_url()
 
     results: dict = {}
     with throwaway_database("canvass_bench_rollup") as url:

@@ -29,12 +29,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,7 +39,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import markdown_table, psycopg_dsn, throwaway_database, timer
+from bench.common import bench_redis_url, free_port, markdown_table, psycopg_dsn, start_app_server, throwaway_database, timer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ("organization_id", "client_id", "campaign_id", "assignment_id", "canvasser_id", "household_id", "person_id",
@@ -234,32 +229,6 @@ BASELINES = {
 # --- ours, over HTTP -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(url: str, redis_url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
-           "SECRET_KEY": "bench-only"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "api:create_app()"],
-        cwd=REPO_ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            status, _ = request(port, "GET", "/healthz")
-            if status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("the app did not come up under gunicorn (is Redis running at REDIS_URL?)")
-
-
 def request(port: int, method: str, path: str, body: bytes | None = None, token: str | None = None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Content-Type": "application/json"}
@@ -293,7 +262,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--buildings", type=int, default=1_000, help="two households each")
     parser.add_argument("--rounds", type=int, default=5, help="baselines and ours alternate, round by round")
     args = parser.parse_args(argv)
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_url = bench_redis_url()
     seconds = {name: 0.0 for name in BASELINES} | {"first": 0.0, "resend": 0.0}
 
     with throwaway_database("canvass_bench_sync") as url:
@@ -311,7 +280,8 @@ def main(argv: list[str] | None = None) -> dict:
         bodies = [json.dumps({"device_id": DEVICE, "contacts": batch}).encode() for batch in batches["ours"]]
 
         port = free_port()
-        server = start_server(url, redis_url, port)
+        # One worker: ingest per web process, against one connection's raw INSERTs.
+        server = start_app_server(url, redis_url, port, args=("--workers", "1"))
         try:
             token = ours["token"]
             # Warm the worker with requests that store nothing (every item rejected).

@@ -44,7 +44,6 @@ import re
 import resource
 import runpy
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,7 +58,7 @@ from shapely.geometry import box
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import markdown_table, throwaway_database
+from bench.common import bench_redis_url, free_port, markdown_table, start_app_server, throwaway_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_phones.lua"
@@ -127,39 +126,10 @@ def seed(url: str, *, households: int, clients: int, turf_doors: int) -> list[di
     return phones
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serving_layout() -> str:
     """What gunicorn.conf.py (the Procfile's settings) asks for on this machine."""
     conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
     return f"gunicorn {conf['worker_class']} workers x {conf['workers']} (gunicorn.conf.py)"
-
-
-def start_server(url: str, redis_url: str, port: int, *, cache_seconds: int | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-only"}
-    if cache_seconds is not None:
-        env["WALKLIST_CACHE_SECONDS"] = str(cache_seconds)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "gunicorn.conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "api:create_app()"],
-        cwd=REPO_ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("the app did not come up under gunicorn (is Redis running at BENCH_REDIS_URL?)")
 
 
 def current_etags(port: int, phones: list[dict]) -> None:
@@ -251,7 +221,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--client", choices=("auto", "wrk", "threads"), default="auto",
                         help="load generator (auto: wrk if installed, else Python threads)")
     args = parser.parse_args(argv or [])
-    redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
+    redis_url = bench_redis_url()
     generator = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "threads")
     if generator == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does), or --client threads")
@@ -265,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
     with throwaway_database("canvass_bench_walklist") as url:
         phones = seed(url, households=args.households, clients=args.clients, turf_doors=args.doors)
         cached_port, built_port = free_port(), free_port()
-        servers = [start_server(url, redis_url, cached_port), start_server(url, redis_url, built_port, cache_seconds=0)]
+        servers = [start_app_server(url, redis_url, cached_port),
+                   start_app_server(url, redis_url, built_port, env={"WALKLIST_CACHE_SECONDS": "0"})]
         try:
             current_etags(cached_port, phones)
             walklist_path = lambda p: f"/v1/assignments/{p['assignment_id']}/walklist"  # noqa: E731

@@ -1,10 +1,15 @@
 """Shared benchmark plumbing: a throwaway migrated database, timing, a markdown table."""
 from __future__ import annotations
 
+import http.client
 import os
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, text
@@ -38,6 +43,45 @@ def throwaway_database(prefix: str = "canvass_bench", *, migrate: bool = True) -
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_redis_url() -> str:
+    """BENCH_REDIS_URL, else REDIS_URL (`make bench` sets it to the embedded Redis), else db 13 locally."""
+    return os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app_server(url: str, redis_url: str, port: int, *, args: tuple[str, ...] = (),
+                     env: dict | None = None) -> subprocess.Popen:
+    """The app under gunicorn with the Procfile's settings (gunicorn.conf.py; `args` override them)
+    on 127.0.0.1:`port`, returned once /healthz answers 200."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "gunicorn.conf.py"), *args,
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "api:create_app()"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
+             "SECRET_KEY": "bench-only", **(env or {})},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"the app did not come up under gunicorn (is Redis running at {redis_url}?)")
 
 
 def psycopg_dsn(url: str) -> str:
