@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, select
 from sqlalchemy.orm import DeclarativeBase, Session
+
+from canvass.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -24,6 +26,18 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def get_tenant_row(session: Session, model, *, organization_id: int, row_id: int, lock: bool, missing: NotFound):
+    """The organization's row of `model` with that id (FOR UPDATE when `lock`), else `missing` is raised:
+    another organization's row is as absent as one that never was."""
+    query = select(model).where(model.organization_id == organization_id, model.id == row_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise missing
+    return row
 
 
 def utcnow() -> datetime:

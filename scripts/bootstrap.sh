@@ -190,40 +190,35 @@ cv_ensure_packages() {
 # where they can't be installed the browser tests skip with a message, so this only warns.
 CV_BROWSER_PACKAGES=(chromium chromium-driver)
 cv_ensure_browser() {
-    local sudo=()
     [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
-    if ! cv_is_root; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo=(sudo -n); else sudo=(none); fi
-    fi
-    if [ "${CANVASS_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1 || [ "${sudo[0]:-}" = none ]; then
-        cv_warn "browser tests will be skipped: install ${CV_BROWSER_PACKAGES[*]} to run them"
-        return 0
-    fi
-    cv_log "Installing system packages for the browser tests: ${CV_BROWSER_PACKAGES[*]}"
-    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update &&
-      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=300 -y -q \
-          --no-install-recommends install "${CV_BROWSER_PACKAGES[@]}"; } >&2 ||
-        cv_warn "could not install ${CV_BROWSER_PACKAGES[*]}; browser tests will be skipped"
+    cv_optional_packages "the browser tests" "browser tests will be skipped" "${CV_BROWSER_PACKAGES[@]}"
 }
 
 # Bench mode only: wrk, the load generator of the walk-list benchmark (bench/bench_walklist.py).
 # Optional: without it that benchmark falls back to Python client threads, and says so.
 CV_BENCH_PACKAGES=(wrk)
 cv_ensure_bench_tools() {
-    local sudo=()
     command -v wrk >/dev/null 2>&1 && return 0
+    cv_optional_packages "the benchmarks" "the walk-list benchmark will use its Python client" "${CV_BENCH_PACKAGES[@]}"
+}
+
+# cv_optional_packages FOR WITHOUT PACKAGE...: apt-get install what FOR needs, or warn WITHOUT
+# (no apt, CANVASS_SKIP_APT=1, not root and no password-less sudo, or the install failed).
+cv_optional_packages() {
+    local what=$1 without=$2 sudo=()
+    shift 2
     if ! cv_is_root; then
         if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo=(sudo -n); else sudo=(none); fi
     fi
     if [ "${CANVASS_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1 || [ "${sudo[0]:-}" = none ]; then
-        cv_warn "the walk-list benchmark will use its Python client: apt-get install ${CV_BENCH_PACKAGES[*]} to load it with wrk"
+        cv_warn "$without: apt-get install $* for $what"
         return 0
     fi
-    cv_log "Installing system packages for the benchmarks: ${CV_BENCH_PACKAGES[*]}"
+    cv_log "Installing system packages for $what: $*"
     { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update &&
       "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=300 -y -q \
-          --no-install-recommends install "${CV_BENCH_PACKAGES[@]}"; } >&2 ||
-        cv_warn "could not install ${CV_BENCH_PACKAGES[*]}; the walk-list benchmark will use its Python client"
+          --no-install-recommends install "$@"; } >&2 ||
+        cv_warn "could not install $*; $without"
 }
 
 # ---------------------------------------------------------------- virtualenv

@@ -20,6 +20,7 @@ from canvass.canvassing.models import (
     CAMPAIGN_KINDS, PHONE_RESULT_CODES, PLEDGE_TYPES, QUESTION_KINDS, RESULT_CODES, Campaign, Question,
 )
 from canvass.canvassing.records import Contact
+from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
 
 CAMPAIGN_STATUSES = ("active", "archived")
@@ -148,13 +149,8 @@ def create_campaign(
 
 
 def get_campaign(session: Session, *, organization_id: int, campaign_id: int, for_update: bool = False) -> Campaign:
-    query = select(Campaign).where(Campaign.organization_id == organization_id, Campaign.id == campaign_id)
-    if for_update:
-        query = query.with_for_update()
-    campaign = session.execute(query).scalar_one_or_none()
-    if campaign is None:
-        raise NotFound("no such campaign", code="campaign_not_found")
-    return campaign
+    return get_tenant_row(session, Campaign, organization_id=organization_id, row_id=campaign_id, lock=for_update,
+                          missing=NotFound("no such campaign", code="campaign_not_found"))
 
 
 def list_campaigns(session: Session, *, organization_id: int, status: str | None = None) -> list[Campaign]:

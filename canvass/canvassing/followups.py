@@ -24,7 +24,7 @@ from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.canvassing.models import PHONE_RESULT_CODES, Campaign
 from canvass.canvassing.records import Pledge
-from canvass.db import utcnow
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.geo.models import Household
 from canvass.orgs.models import Organization
@@ -153,13 +153,8 @@ def list_due_follow_ups(
 
 
 def get_pledge(session: Session, *, organization_id: int, pledge_id: int, for_update: bool = False) -> Pledge:
-    query = select(Pledge).where(Pledge.organization_id == organization_id, Pledge.id == pledge_id)
-    if for_update:
-        query = query.with_for_update()
-    pledge = session.execute(query).scalar_one_or_none()
-    if pledge is None:
-        raise NotFound("no such pledge card", code="pledge_not_found")
-    return pledge
+    return get_tenant_row(session, Pledge, organization_id=organization_id, row_id=pledge_id, lock=for_update,
+                          missing=NotFound("no such pledge card", code="pledge_not_found"))
 
 
 def record_follow_up_attempt(

@@ -22,6 +22,7 @@ from sqlalchemy.sql import column
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.canvassing.records import Contact, Pledge
+from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.people.models import Person
 from canvass.people.services import clean_email, clean_phone, name_key
@@ -169,13 +170,8 @@ def delete_unreferenced_people(session: Session, *, organization_id: int, person
 
 
 def get_person(session: Session, *, organization_id: int, person_id: int, for_update: bool = False):
-    query = select(Person).where(Person.organization_id == organization_id, Person.id == person_id)
-    if for_update:
-        query = query.with_for_update()
-    person = session.execute(query).scalar_one_or_none()
-    if person is None:
-        raise NotFound("no such person", code="person_not_found")
-    return person
+    return get_tenant_row(session, Person, organization_id=organization_id, row_id=person_id, lock=for_update,
+                          missing=NotFound("no such person", code="person_not_found"))
 
 
 def get_person_detail(session: Session, *, organization_id: int, person_id: int, limit: int = 50) -> dict:

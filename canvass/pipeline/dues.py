@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
-from canvass.db import utcnow
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.people.models import Person
 from canvass.pipeline.models import DUES_METHODS, DuesPayment
@@ -55,13 +55,8 @@ def _local_today(session: Session) -> date:
 
 
 def get_payment(session: Session, *, organization_id: int, payment_id: int, lock: bool = False) -> DuesPayment:
-    query = select(DuesPayment).where(DuesPayment.organization_id == organization_id, DuesPayment.id == payment_id)
-    if lock:
-        query = query.with_for_update()
-    payment = session.execute(query).scalar_one_or_none()
-    if payment is None:
-        raise NotFound("no such dues payment", code="dues_payment_not_found")
-    return payment
+    return get_tenant_row(session, DuesPayment, organization_id=organization_id, row_id=payment_id, lock=lock,
+                          missing=NotFound("no such dues payment", code="dues_payment_not_found"))
 
 
 def record_payment(session: Session, *, organization_id: int, person_id: int, amount_cents: int, paid_on: date,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from canvass.canvassing.models import Campaign
-from canvass.db import utcnow
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.people.models import Person
@@ -26,13 +26,8 @@ OUTCOME_STATUSES = ("attended", "no_show")
 
 
 def get_event(session: Session, *, organization_id: int, event_id: int, lock: bool = False) -> Event:
-    query = select(Event).where(Event.organization_id == organization_id, Event.id == event_id)
-    if lock:
-        query = query.with_for_update()
-    event = session.execute(query).scalar_one_or_none()
-    if event is None:
-        raise NotFound("no such event", code="event_not_found")
-    return event
+    return get_tenant_row(session, Event, organization_id=organization_id, row_id=event_id, lock=lock,
+                          missing=NotFound("no such event", code="event_not_found"))
 
 
 def _check_references(session: Session, organization_id: int, *, ward_id=None, campaign_id=None,

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
-from canvass.db import utcnow
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfEvent
@@ -99,13 +99,8 @@ def _reason(reason: str | None) -> str | None:
 
 
 def _turf(session: Session, organization_id: int, turf_id: int, *, lock: bool = False) -> Turf:
-    query = select(Turf).where(Turf.organization_id == organization_id, Turf.id == turf_id)
-    if lock:
-        query = query.with_for_update()
-    turf = session.execute(query).scalar_one_or_none()
-    if turf is None:
-        raise NotFound("no such turf", code="turf_not_found")
-    return turf
+    return get_tenant_row(session, Turf, organization_id=organization_id, row_id=turf_id, lock=lock,
+                          missing=NotFound("no such turf", code="turf_not_found"))
 
 
 def _canvasser(session: Session, organization_id: int, user_id: int) -> User:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
-from canvass.db import utcnow
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.turfs.leases import record_turf_event
 from canvass.turfs.models import TEAM_STATUSES, Assignment, AssignmentMember, Team, TeamMember, Turf
@@ -105,13 +105,8 @@ def _team_views(session: Session, organization_id: int, teams: list[Team]) -> li
 
 
 def _team(session: Session, organization_id: int, team_id: int, *, lock: bool = False) -> Team:
-    query = select(Team).where(Team.organization_id == organization_id, Team.id == team_id)
-    if lock:
-        query = query.with_for_update()
-    team = session.execute(query).scalar_one_or_none()
-    if team is None:
-        raise NotFound("no such team", code="team_not_found")
-    return team
+    return get_tenant_row(session, Team, organization_id=organization_id, row_id=team_id, lock=lock,
+                          missing=NotFound("no such team", code="team_not_found"))
 
 
 def _view(session: Session, team: Team) -> TeamView:
