@@ -1,7 +1,7 @@
 """The periodic schedule, loaded by the one cron process: `rq cron workers/cron_schedule.py`.
 
-Lease expiry, membership ageing and the nightly rebuild live here, never in the
-web process.
+Lease expiry, membership ageing, the nightly rebuilds and the walk-list change-log
+compaction live here, never in the web process.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def register_schedule(register=cron.register) -> list[str]:
 # (job name, rq cron options). Areas add their periodic jobs here.
 SCHEDULE: list[tuple[str, dict]] = [
     ("expire_leases", {"interval": 60}),
+    ("compact_walklist_changes_all", {"cron": "30 4 * * *", "job_timeout": 1800}),
     # Pipeline: a safety net for lost enqueues, lapses dated exactly, the nightly full rebuild.
     ("rollup_all_pipelines", {"interval": 300, "job_timeout": 900}),
     ("age_all_memberships", {"cron": "15 3 * * *", "job_timeout": 900}),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
 from sqlalchemy import text
@@ -31,7 +31,7 @@ from canvass.db import utcnow
 from canvass.errors import NotFound
 from canvass.turfs.leases import ON_ASSIGNMENT_SQL, is_lead
 
-__all__ = ["DocumentCache", "WalkList", "build_walklist"]
+__all__ = ["DocumentCache", "WalkList", "build_walklist", "compact_walklist_changes", "organizations_with_changes_to_compact"]
 
 
 @dataclass(frozen=True)
@@ -227,3 +227,53 @@ def build_walklist(
     if cache is not None:
         cache.put(cache_key, etag.encode() + body)
     return WalkList(body=body, etag=etag)
+
+
+# --- keeping the change log small -------------------------------------------------------------
+
+# A scope's rows, folded: every scope column is null or an id >= 1, so 0 stands for null in joins
+# (IS NOT DISTINCT FROM would rule out a hash join).
+_COMPACT_SQL = text("""
+    WITH busy AS (
+        SELECT coalesce(household_id, 0) AS household_id, coalesce(turf_id, 0) AS turf_id,
+               coalesce(campaign_id, 0) AS campaign_id
+        FROM walklist_changes
+        WHERE organization_id = :org AND created_at <= now() - :age
+        GROUP BY 1, 2, 3
+        HAVING count(*) > 1
+    ), old AS (
+        DELETE FROM walklist_changes w
+        USING busy
+        WHERE w.organization_id = :org AND w.created_at <= now() - :age
+          AND coalesce(w.household_id, 0) = busy.household_id AND coalesce(w.turf_id, 0) = busy.turf_id
+          AND coalesce(w.campaign_id, 0) = busy.campaign_id
+        RETURNING w.household_id, w.turf_id, w.campaign_id, w.token, w.created_at
+    ), folded AS (
+        INSERT INTO walklist_changes (organization_id, household_id, turf_id, campaign_id, token, created_at)
+        SELECT :org, household_id, turf_id, campaign_id, bit_xor(token), max(created_at)
+        FROM old
+        GROUP BY household_id, turf_id, campaign_id
+        HAVING bit_xor(token) <> 0  -- XOR with 0 changes nothing: such a scope needs no row
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM old) - (SELECT count(*) FROM folded)
+""")
+
+
+def organizations_with_changes_to_compact(session: Session, *, older_than: timedelta) -> list[int]:
+    return list(session.execute(text(
+        "SELECT DISTINCT organization_id FROM walklist_changes WHERE created_at <= now() - :age ORDER BY 1"
+    ), {"age": older_than}).scalars())
+
+
+def compact_walklist_changes(session: Session, *, organization_id: int, older_than: timedelta) -> int:
+    """Fold each scope's change-log rows older than `older_than` into one row carrying their XOR.
+
+    A walk list's version is the XOR of its scopes' tokens, so no version (ETag, cached
+    document) changes, and a reader sees the rows before or after, never half of them (one
+    statement). Without this the log grows by a row per synced door. Returns the rows removed.
+    """
+    # Two compactions of one organization would fold the same rows twice.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('walklist_compaction:' || :org, 0))"),
+                    {"org": organization_id})
+    return session.execute(_COMPACT_SQL, {"org": organization_id, "age": older_than}).scalar_one()

@@ -20,6 +20,7 @@ from canvass.people.models import Person
 from canvass.turfs import walklist
 from canvass.turfs.models import Assignment, Turf, TurfStop
 from tests.canvass.canvassing.fieldwork import contact, make_canvass
+from tests.conftest import run_jobs
 from tests.factories import (
     auth_header, make_assignment, make_boundary, make_campaign, make_household, make_person, make_turf, make_user,
 )
@@ -455,3 +456,67 @@ def test_access_is_checked_before_the_304_and_the_cache(client, canvass, db_sess
     assert client.delete("/v1/auth/token", headers=canvass.headers).status_code == 204
     response = client.get(canvass.url, headers={**canvass.headers, "If-None-Match": etag})
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
+
+
+# --- compaction: the log shrinks, no version moves ----------------------------------------------
+
+
+def test_compacting_the_change_log_folds_rows_without_changing_any_version(client, canvass, db_session):
+    from datetime import timedelta
+
+    for code in ("not_home", "come_back", "not_home"):
+        sync(client, canvass, contact(canvass, result_code=code))
+    db_session.execute(update(Turf).where(Turf.id == canvass.turf.id).values(name="Renamed"))
+    db_session.execute(update(Turf).where(Turf.id == canvass.turf.id).values(name="Renamed again"))
+    db_session.flush()
+    count = lambda: db_session.execute(text("SELECT count(*) FROM walklist_changes WHERE organization_id = :o"),  # noqa: E731
+                                       {"o": canvass.org.id}).scalar_one()
+    before, rows_before = fetch(client, canvass), count()
+
+    removed = walklist.compact_walklist_changes(db_session, organization_id=canvass.org.id, older_than=timedelta(0))
+
+    assert removed > 0 and count() == rows_before - removed
+    after = fetch(client, canvass, before.headers["ETag"])
+    assert after.status_code == 304  # same version: the phone's copy is still current
+    assert fetch(client, canvass).data == before.data
+    # and the log still versions what comes next
+    changed_by(client, canvass, lambda: sync(client, canvass, contact(canvass, result_code="refused")))
+
+
+def test_compaction_leaves_recent_rows_and_other_organizations_alone(client, canvass, db_session):
+    from datetime import timedelta
+
+    other = make_canvass(db_session)
+    for run in (canvass, other):
+        for code in ("not_home", "come_back"):
+            response = client.post("/v1/sync", json={"device_id": "p", "contacts": [contact(run, result_code=code)]},
+                                   headers=run.headers)
+            assert response.status_code == 200
+    rows = lambda org: db_session.execute(text("SELECT count(*) FROM walklist_changes WHERE organization_id = :o"),  # noqa: E731
+                                          {"o": org.id}).scalar_one()
+    counts = rows(canvass.org), rows(other.org)
+    assert walklist.compact_walklist_changes(db_session, organization_id=canvass.org.id,
+                                             older_than=timedelta(hours=1)) == 0
+    assert walklist.compact_walklist_changes(db_session, organization_id=canvass.org.id, older_than=timedelta(0)) > 0
+    assert rows(other.org) == counts[1]
+
+
+def test_the_nightly_cron_job_compacts_every_organizations_log(client, canvass, db_session, worker_runtime):
+    from workers.cron_schedule import SCHEDULE
+    from workers.jobs import JOBS
+
+    for code in ("not_home", "come_back"):
+        sync(client, canvass, contact(canvass, result_code=code))
+    # Written more than an hour ago, as the job wants its rows.
+    db_session.execute(text("UPDATE walklist_changes SET created_at = created_at - interval '2 hours' "
+                            "WHERE organization_id = :o"), {"o": canvass.org.id})
+    db_session.commit()
+    etag = fetch(client, canvass).headers["ETag"]
+    rows_per_scope = text("SELECT count(*) FROM walklist_changes WHERE organization_id = :o "
+                          "GROUP BY household_id, turf_id, campaign_id")
+    assert max(db_session.execute(rows_per_scope, {"o": canvass.org.id}).scalars()) >= 2  # e.g. the two contacts
+    assert "compact_walklist_changes_all" in dict(SCHEDULE)
+    worker_runtime.get_queue().enqueue(JOBS["compact_walklist_changes_all"])
+    run_jobs(worker_runtime)
+    assert set(db_session.execute(rows_per_scope, {"o": canvass.org.id}).scalars()) == {1}
+    assert fetch(client, canvass, etag).status_code == 304
