@@ -1,12 +1,32 @@
 """The schema comes from migrations: one head, and no drift from the models."""
+import uuid
+from contextlib import contextmanager
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from canvass.db import Base
 from canvass.migrate import include_object, migration_heads
 
 import canvass.models  # noqa: F401
+
+
+@contextmanager
+def scratch_database(settings, prefix: str):
+    """An empty database on the test server (no migrations applied), dropped afterwards; yields its URL."""
+    server = make_url(settings.database_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_migrations_have_a_single_head():
@@ -36,21 +56,9 @@ def test_every_tenant_table_carries_organization_id():
 
 
 def test_migrations_downgrade_to_base_and_upgrade_again(settings):
-    """Every migration's downgrade works, on a database of its own."""
-    import uuid
-
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
     from canvass.migrate import downgrade_database, upgrade_database
 
-    server = make_url(settings.database_url)
-    name = f"canvass_roundtrip_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(settings, "canvass_roundtrip") as url:
         upgrade_database(url)
         downgrade_database(url, "base")
         upgrade_database(url)
@@ -58,10 +66,6 @@ def test_migrations_downgrade_to_base_and_upgrade_again(settings):
         with engine.connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == migration_heads()[0]
         engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_deleting_a_referenced_row_clears_only_the_reference(db_session):
@@ -80,55 +84,42 @@ def test_deleting_a_referenced_row_clears_only_the_reference(db_session):
 def test_0005_gives_every_existing_lease_its_canvasser_as_member_and_downgrades_team_leases_away(settings):
     """Leases made before teams keep working (their canvasser becomes their one member row); a
     downgrade drops team leases, which the old schema cannot hold, and frees their turfs."""
-    import uuid
-
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
     from canvass.migrate import downgrade_database, upgrade_database
 
-    server = make_url(settings.database_url)
-    name = f"canvass_teams_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    try:
-        upgrade_database(url, "0004")
-        with engine.begin() as connection:
-            connection.execute(text("""
-                INSERT INTO organizations (id, slug, name) VALUES (1, 'org-a', 'A');
-                INSERT INTO users (id, organization_id, email, name, roles)
-                     VALUES (10, 1, 'c@example.org', 'C', '{canvasser}');
-                INSERT INTO campaigns (id, organization_id, name, kind, result_codes, pledge_types)
-                     VALUES (20, 1, 'Camp', 'issue', '{not_home}', '{vote}');
-                INSERT INTO turfs (id, organization_id, name, status, geom)
-                     VALUES (30, 1, 'T', 'checked_out', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326))),
-                            (31, 1, 'U', 'ready', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326)));
-                INSERT INTO assignments (id, organization_id, turf_id, campaign_id, canvasser_id, status, leased_until)
-                     VALUES (40, 1, 30, 20, 10, 'active', now() + interval '1 day'),
-                            (41, 1, 31, 20, 10, 'released', now() + interval '1 day');
-            """))
-        upgrade_database(url)
-        with engine.begin() as connection:
-            members = connection.execute(text(
-                "SELECT assignment_id, user_id, joined_at, left_at FROM assignment_members ORDER BY assignment_id"
-            )).all()
-            assert members == [(40, 10, None, None), (41, 10, None, None)]
-            connection.execute(text("""
-                INSERT INTO teams (id, organization_id, name) VALUES (50, 1, 'Crew');
-                UPDATE assignments SET status = 'released' WHERE id = 40;
-                INSERT INTO assignments (id, organization_id, turf_id, campaign_id, team_id, status, leased_until)
-                     VALUES (42, 1, 30, 20, 50, 'active', now() + interval '1 day');
-                INSERT INTO assignment_members (organization_id, assignment_id, user_id) VALUES (1, 42, 10);
-            """))
-        downgrade_database(url, "0004")
-        with engine.begin() as connection:
-            assert connection.execute(text("SELECT id FROM assignments ORDER BY id")).scalars().all() == [40, 41]
-            assert connection.execute(text("SELECT status FROM turfs WHERE id = 30")).scalar_one() == "ready"
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(settings, "canvass_teams") as url:
+        engine = create_engine(url)
+        try:
+            upgrade_database(url, "0004")
+            with engine.begin() as connection:
+                connection.execute(text("""
+                    INSERT INTO organizations (id, slug, name) VALUES (1, 'org-a', 'A');
+                    INSERT INTO users (id, organization_id, email, name, roles)
+                         VALUES (10, 1, 'c@example.org', 'C', '{canvasser}');
+                    INSERT INTO campaigns (id, organization_id, name, kind, result_codes, pledge_types)
+                         VALUES (20, 1, 'Camp', 'issue', '{not_home}', '{vote}');
+                    INSERT INTO turfs (id, organization_id, name, status, geom)
+                         VALUES (30, 1, 'T', 'checked_out', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326))),
+                                (31, 1, 'U', 'ready', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326)));
+                    INSERT INTO assignments (id, organization_id, turf_id, campaign_id, canvasser_id, status, leased_until)
+                         VALUES (40, 1, 30, 20, 10, 'active', now() + interval '1 day'),
+                                (41, 1, 31, 20, 10, 'released', now() + interval '1 day');
+                """))
+            upgrade_database(url)
+            with engine.begin() as connection:
+                members = connection.execute(text(
+                    "SELECT assignment_id, user_id, joined_at, left_at FROM assignment_members ORDER BY assignment_id"
+                )).all()
+                assert members == [(40, 10, None, None), (41, 10, None, None)]
+                connection.execute(text("""
+                    INSERT INTO teams (id, organization_id, name) VALUES (50, 1, 'Crew');
+                    UPDATE assignments SET status = 'released' WHERE id = 40;
+                    INSERT INTO assignments (id, organization_id, turf_id, campaign_id, team_id, status, leased_until)
+                         VALUES (42, 1, 30, 20, 50, 'active', now() + interval '1 day');
+                    INSERT INTO assignment_members (organization_id, assignment_id, user_id) VALUES (1, 42, 10);
+                """))
+            downgrade_database(url, "0004")
+            with engine.begin() as connection:
+                assert connection.execute(text("SELECT id FROM assignments ORDER BY id")).scalars().all() == [40, 41]
+                assert connection.execute(text("SELECT status FROM turfs WHERE id = 30")).scalar_one() == "ready"
+        finally:
+            engine.dispose()
