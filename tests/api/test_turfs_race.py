@@ -85,27 +85,41 @@ def _wait_until_blocked_by(engine, pid: int, timeout: float = 10.0) -> None:
     raise AssertionError("the second lead's request never waited on the first lead's transaction")
 
 
-@pytest.mark.parametrize("first_commits, second_status", [(True, 409), (False, 201)])
-def test_a_lead_waiting_on_another_leads_open_assignment_gets_the_right_answer(committing_app, first_commits,
-                                                                               second_status):
+def hold_while(app, first_work, second, *, commit: bool = True):
+    """Run `first_work(session)` in a transaction left open, start `second()` in a thread, wait until
+    it is blocked by that transaction, then commit (or roll back) and let it finish. Returns what
+    `first_work` returned."""
     from api.extensions import db
 
-    ids = committed_field(committing_app)
-    with committing_app.app_context():
+    with app.app_context():
         engine = db.engine
         first = Session(engine)
         try:
-            assign_turf(first, organization_id=ids["org"], turf_id=ids["turf"], canvasser_id=ids["canvassers"][0],
-                        campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72)
+            result = first_work(first)
             pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            answers = [None, None]
-            second = threading.Thread(target=post_assignment, args=(committing_app, ids, 1, None, answers))
-            second.start()
+            thread = threading.Thread(target=second)
+            thread.start()
             _wait_until_blocked_by(engine, pid)
-            first.commit() if first_commits else first.rollback()
-            second.join(timeout=30)
+            first.commit() if commit else first.rollback()
+            thread.join(timeout=30)
         finally:
             first.close()
+    return result
+
+
+@pytest.mark.parametrize("first_commits, second_status", [(True, 409), (False, 201)])
+def test_a_lead_waiting_on_another_leads_open_assignment_gets_the_right_answer(committing_app, first_commits,
+                                                                               second_status):
+    ids = committed_field(committing_app)
+    answers = [None, None]
+    hold_while(
+        committing_app,
+        lambda session: assign_turf(session, organization_id=ids["org"], turf_id=ids["turf"],
+                                    canvasser_id=ids["canvassers"][0], campaign_id=ids["campaign"],
+                                    actor_id=ids["leads"][0], default_lease_hours=72),
+        lambda: post_assignment(committing_app, ids, 1, None, answers),
+        commit=first_commits,
+    )
     status, body = answers[1]
     assert status == second_status, body
     active, events = outcome(committing_app, ids)
@@ -124,26 +138,15 @@ def lease_members(app, assignment_id):
 
 
 def test_a_team_lease_waiting_on_a_member_removal_leaves_the_removed_member_out(committing_app):
-    from api.extensions import db
-
     ids = committed_field(committing_app)
     leaving, staying = ids["canvassers"]
-    with committing_app.app_context():
-        engine = db.engine
-        first = Session(engine)
-        try:
-            remove_team_member(first, organization_id=ids["org"], team_id=ids["team"], actor_id=ids["leads"][0],
-                               user_id=leaving)
-            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            answers = [None, None]
-            second = threading.Thread(target=post_assignment,
-                                      args=(committing_app, ids, 1, None, answers, {"team_id": ids["team"]}))
-            second.start()
-            _wait_until_blocked_by(engine, pid)
-            first.commit()
-            second.join(timeout=30)
-        finally:
-            first.close()
+    answers = [None, None]
+    hold_while(
+        committing_app,
+        lambda session: remove_team_member(session, organization_id=ids["org"], team_id=ids["team"],
+                                           actor_id=ids["leads"][0], user_id=leaving),
+        lambda: post_assignment(committing_app, ids, 1, None, answers, {"team_id": ids["team"]}),
+    )
     status, body = answers[1]
     assert status == 201, body
     assert lease_members(committing_app, body["id"]) == [(staying, False)]
@@ -154,27 +157,19 @@ def test_a_member_removal_waiting_on_a_team_lease_takes_them_off_it(committing_a
 
     ids = committed_field(committing_app)
     leaving, staying = ids["canvassers"]
-    with committing_app.app_context():
-        engine = db.engine
-        first = Session(engine)
-        try:
-            lease = assign_turf(first, organization_id=ids["org"], turf_id=ids["turf"], team_id=ids["team"],
-                                campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72)
-            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            answers = [None]
+    answers = [None]
 
-            def remove():
-                with committing_app.test_client() as client:
-                    response = client.delete(f"/v1/teams/{ids['team']}/members/{leaving}", headers=ids["headers"][1])
-                    answers[0] = (response.status_code, response.get_json())
+    def remove():
+        with committing_app.test_client() as client:
+            response = client.delete(f"/v1/teams/{ids['team']}/members/{leaving}", headers=ids["headers"][1])
+            answers[0] = (response.status_code, response.get_json())
 
-            second = threading.Thread(target=remove)
-            second.start()
-            _wait_until_blocked_by(engine, pid)
-            first.commit()
-            second.join(timeout=30)
-        finally:
-            first.close()
+    lease = hold_while(
+        committing_app,
+        lambda session: assign_turf(session, organization_id=ids["org"], turf_id=ids["turf"], team_id=ids["team"],
+                                    campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72),
+        remove,
+    )
     status, body = answers[0]
     assert status == 200, body
     assert lease_members(committing_app, lease.id) == [(leaving, True), (staying, False)]
