@@ -13,18 +13,15 @@ point-in-polygon on the real 2023 precincts, then
 
 Both assignments are scored by the same code (turfs_from_assignment): balance,
 Polsby-Popper compactness, walk-order route length, split block faces and
-precincts. Reads /work/shared-style data from $CANVASS_SHARED_DATA (default
-<repo>/../shared/data).
+precincts. Reads the real Chicago files in tests/data/chicago.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -32,11 +29,8 @@ from shapely.geometry import shape
 
 from canvass.geo.addresses import parse_street_address
 from canvass.geo.synthetic import generate_households
+from bench.common import CHICAGO
 from canvass.turfs.cutting import Building, CutResult, cut_turfs, turfs_from_assignment
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-CHICAGO = SHARED_DATA / "chicago"
 
 
 def load_ward(ward: str):

@@ -41,10 +41,8 @@ from shapely.geometry import shape
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bench.common import markdown_table, psycopg_dsn, throwaway_database
+from bench.common import CHICAGO, markdown_table, psycopg_dsn, throwaway_database
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 TARGET_RATIO = 0.25
 HOUSEHOLD_SIZE = 2.08  # mean people per household of canvass.geo.synthetic
 
@@ -52,7 +50,7 @@ HOUSEHOLD_SIZE = 2.08  # mean people per household of canvass.geo.synthetic
 def write_file(path: Path, rows: int, seed: int) -> int:
     from canvass.geo.synthetic import generate_households, write_households_csv
 
-    wards = json.loads((SHARED_DATA / "chicago" / "wards_2023.geojson").read_text())["features"]
+    wards = json.loads((CHICAGO / "wards_2023.geojson").read_text())["features"]
     ward = shape(next(f for f in wards if f["properties"]["ward"] == "33")["geometry"])
     return write_households_csv(generate_households(ward, count=round(rows / HOUSEHOLD_SIZE), seed=seed), path)
 
@@ -114,7 +112,7 @@ def ours(url: str, path: Path, slug: str) -> dict:
             for level, name, parent, file in (("ward", "ward", None, "wards_2023.geojson"),
                                               ("precinct", "FIRST_prec", "FIRST_ward", "precincts_2023.geojson")):
                 import_boundaries(session, organization_id=org.id, level=level, name_field=name, parent_field=parent,
-                                  geojson=json.loads((SHARED_DATA / "chicago" / file).read_text()))
+                                  geojson=json.loads((CHICAGO / file).read_text()))
             session.commit()
         marks = {}
         started = time.perf_counter()

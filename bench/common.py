@@ -46,6 +46,8 @@ def throwaway_database(prefix: str = "canvass_bench", *, migrate: bool = True) -
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The real Chicago files committed with the tests (source and licence: tests/data/README.md).
+CHICAGO = REPO_ROOT / "tests" / "data" / "chicago"
 
 
 def bench_redis_url() -> str:

@@ -20,7 +20,6 @@ from sqlalchemy import create_engine, event, text
 from canvass.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 def _required_env(name: str) -> str:

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from tests.asserts import assert_error
-from tests.conftest import SHARED_DATA
+from tests.data import CHICAGO
 from tests.factories import auth_header, make_building, make_household, make_org, make_user
 
 SQUARE = [[-87.72, 41.94], [-87.70, 41.94], [-87.70, 41.96], [-87.72, 41.96], [-87.72, 41.94]]
@@ -24,7 +24,7 @@ def org_admin(db_session):
 
 def test_an_admin_imports_the_real_ward_file_larger_than_the_usual_body_limit(client, org_admin):
     org, headers = org_admin
-    raw = (SHARED_DATA / "chicago" / "wards_2023.geojson").read_text()
+    raw = (CHICAGO / "wards_2023.geojson").read_text()
     body = json.dumps({"level": "ward", "name_field": "ward", "geojson": json.loads(raw)})
     assert len(body) > 2 * 1024 * 1024
     response = client.post("/v1/boundaries", data=body, content_type="application/json", headers=headers)

@@ -5,10 +5,9 @@ from sqlalchemy import func, select
 from canvass.geo.models import Boundary, Building, Household
 from canvass.people.models import Person
 from canvass.turfs.models import Turf
-from tests.conftest import SHARED_DATA
+from tests.data import CHICAGO
 from tests.factories import make_org
 
-CHICAGO = SHARED_DATA / "chicago"
 
 
 def run(app, *args):

@@ -1,6 +1,4 @@
 import csv
-import os
-from pathlib import Path
 
 import pytest
 
@@ -11,16 +9,11 @@ from canvass.geo.addresses import (
     normalize_unit,
     parse_street_address,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHICAGO = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "chicago"
+from tests.data import CHICAGO
 
 
 def _rows(name: str) -> list[dict]:
-    path = CHICAGO / name
-    if not path.exists():
-        pytest.skip(f"shared Chicago data not found at {path} (set CANVASS_SHARED_DATA)")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with (CHICAGO / name).open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 

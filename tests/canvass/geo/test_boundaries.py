@@ -15,7 +15,7 @@ from canvass.geo.boundaries import (
     polygon_from_geojson,
 )
 from canvass.geo.models import Boundary, Building
-from tests.conftest import SHARED_DATA
+from tests.data import CHICAGO
 from tests.factories import make_building, make_org
 
 SQUARE = [[-87.72, 41.94], [-87.70, 41.94], [-87.70, 41.96], [-87.72, 41.96], [-87.72, 41.94]]
@@ -36,13 +36,13 @@ def feature(geometry, **properties):
 
 @pytest.fixture(scope="module")
 def chicago_wards():
-    with open(SHARED_DATA / "chicago" / "wards_2023.geojson") as handle:
+    with open(CHICAGO / "wards_2023.geojson") as handle:
         return json.load(handle)
 
 
 @pytest.fixture(scope="module")
 def chicago_precincts():
-    with open(SHARED_DATA / "chicago" / "precincts_2023.geojson") as handle:
+    with open(CHICAGO / "precincts_2023.geojson") as handle:
         return json.load(handle)
 
 

@@ -14,7 +14,7 @@ from canvass.geo.households import import_households
 from canvass.geo.models import Boundary, Building, Household
 from canvass.geo.synthetic import generate_households, write_households_csv
 from canvass.people.models import Person
-from tests.conftest import SHARED_DATA
+from tests.data import CHICAGO
 from tests.factories import make_org
 
 HEADER = "external_id,address,unit,city,state,zip,latitude,longitude,first_name,last_name,phone,email\n"
@@ -45,7 +45,7 @@ def import_chicago(session, org):
         ("ward", "ward", None, "wards_2023.geojson"),
         ("precinct", "FIRST_prec", "FIRST_ward", "precincts_2023.geojson"),
     ):
-        with open(SHARED_DATA / "chicago" / path) as handle:
+        with open(CHICAGO / path) as handle:
             import_boundaries(session, organization_id=org.id, level=level, geojson=json.load(handle),
                               name_field=name, parent_field=parent)
 
@@ -205,7 +205,7 @@ def test_a_unit_written_in_the_address_line_is_a_unit_of_the_building(db_session
 def test_the_real_parcels_land_in_the_ward_and_precinct_computed_for_them(db_session):
     org = make_org(db_session)
     import_chicago(db_session, org)
-    path = SHARED_DATA / "chicago" / "residential_parcels.csv"
+    path = CHICAGO / "residential_parcels.csv"
     with open(path, "rb") as stream:
         summary = import_households(db_session, organization_id=org.id, stream=stream)
     assert summary.rows_skipped == 0 and summary.ignored_columns == ["class_description", "ward_2023_pip", "precinct_2023_pip"]
@@ -222,7 +222,7 @@ def test_the_real_parcels_land_in_the_ward_and_precinct_computed_for_them(db_ses
 def test_real_buildings_geocoded_outside_the_city_are_kept_and_flagged(db_session):
     org = make_org(db_session)
     import_chicago(db_session, org)
-    with open(SHARED_DATA / "chicago" / "buildings.csv", "rb") as stream:
+    with open(CHICAGO / "buildings.csv", "rb") as stream:
         summary = import_households(db_session, organization_id=org.id, stream=stream)
     assert summary.rows_skipped == 0
     assert summary.outside_boundaries == 9
@@ -230,7 +230,7 @@ def test_real_buildings_geocoded_outside_the_city_are_kept_and_flagged(db_sessio
         select(Building).where(Building.organization_id == org.id, func.ST_Y(Building.location) < 35)
     ).scalar_one()
     assert texas.outside_boundaries and texas.ward_id is None
-    with open(SHARED_DATA / "chicago" / "buildings.csv", newline="") as handle:
+    with open(CHICAGO / "buildings.csv", newline="") as handle:
         published = {(float(r["Longitude"]), float(r["Latitude"])): r["ward_2023_pip"] for r in csv.DictReader(handle)}
     wards = db_session.execute(
         select(func.ST_X(Building.location), func.ST_Y(Building.location), Boundary.name)

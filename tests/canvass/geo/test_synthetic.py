@@ -3,12 +3,10 @@ import inspect
 import io
 import itertools
 import json
-import os
 import re
 import time
 import tracemalloc
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,18 +16,14 @@ from shapely.geometry import shape
 from canvass.geo import synthetic
 from canvass.geo.addresses import parse_street_address
 from canvass.geo.synthetic import COLUMNS, generate_households, write_households_csv
+from tests.data import CHICAGO
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHICAGO = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "chicago"
 UNIT_PATTERN = re.compile(r"^(|G|\d{1,2}|\d[FR]|\d[A-Z]|\d\d\d)$")
 
 
 @pytest.fixture(scope="module")
 def wards():
-    path = CHICAGO / "wards_2023.geojson"
-    if not path.exists():
-        pytest.skip(f"shared Chicago data not found at {path} (set CANVASS_SHARED_DATA)")
-    features = json.loads(path.read_text())["features"]
+    features = json.loads((CHICAGO / "wards_2023.geojson").read_text())["features"]
     return {str(f["properties"]["ward"]): shape(f["geometry"]) for f in features}
 
 

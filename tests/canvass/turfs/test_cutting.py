@@ -2,11 +2,9 @@ import csv
 import dataclasses
 import json
 import math
-import os
 import time
 import zlib
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,17 +22,13 @@ from canvass.turfs.cutting import (
     cut_turfs,
     turfs_from_assignment,
 )
+from tests.data import CHICAGO
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHICAGO = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "chicago"
 M_PER_DEG = math.pi / 180 * 6_371_008.8
 
 
-def _need(name: str) -> Path:
-    path = CHICAGO / name
-    if not path.exists():
-        pytest.skip(f"shared Chicago data not found at {path} (set CANVASS_SHARED_DATA)")
-    return path
+def _need(name: str):
+    return CHICAGO / name
 
 
 @pytest.fixture(scope="module")

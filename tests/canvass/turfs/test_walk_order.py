@@ -1,19 +1,16 @@
 import csv
 import math
-import os
 import random
 import time
 import zlib
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from canvass.geo.addresses import parse_street_address
 from canvass.turfs.walk_order import Stop, order_stops, route_length_m
+from tests.data import CHICAGO
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHICAGO = Path(os.environ.get("CANVASS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "chicago"
 
 LAT0, LON0 = 41.94, -87.68
 M_PER_DEG_LAT = 111_195.0
@@ -217,10 +214,7 @@ def test_route_length_is_in_metres():
 
 
 def test_real_parcels_of_one_precinct_are_walked_face_by_face():
-    path = CHICAGO / "residential_parcels.csv"
-    if not path.exists():
-        pytest.skip(f"shared Chicago data not found at {path} (set CANVASS_SHARED_DATA)")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with (CHICAGO / "residential_parcels.csv").open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["precinct_2023_pip"] == "25012"]
     assert len(rows) > 30
     stops = []
