@@ -6,8 +6,9 @@ owns exactly one transaction through `transaction(session)`.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, MetaData, select
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -41,7 +42,13 @@ def get_tenant_row(session: Session, model, *, organization_id: int, row_id: int
 
 
 def utcnow() -> datetime:
+    """The one clock of the services (tests move it with time-machine)."""
     return datetime.now(timezone.utc)
+
+
+def local_today(tz: str) -> date:
+    """Today in the time zone `tz` (an organization's days are its local days)."""
+    return utcnow().astimezone(ZoneInfo(tz)).date()
 
 
 @contextmanager

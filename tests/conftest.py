@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, time, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from redis import Redis
 from sqlalchemy import create_engine, event, text
 
@@ -195,3 +198,24 @@ def statements(db_connection):
     event.listen(db_connection, "before_cursor_execute", record)
     yield seen
     event.remove(db_connection, "before_cursor_execute", record)
+
+
+# Hours at which the UTC date and the organization's date (America/Chicago) differ: a test
+# that builds "today" in UTC where the code uses the organization's day fails only then.
+AWKWARD_HOURS = {
+    "0200_utc": (time(2, 0), timezone.utc),
+    "2330_chicago": (time(23, 30), ZoneInfo("America/Chicago")),
+}
+
+
+@pytest.fixture(params=sorted(AWKWARD_HOURS))
+def awkward_clock(request):
+    """Runs the test with the clock at 02:00 UTC and again at 23:30 America/Chicago of the
+    current day (the date follows the run, so month ends are met too; the hour is fixed).
+    The clock ticks on from there; PostgreSQL's now() is not moved, so the date-sensitive
+    code under test must take its time from Python (canvass.db.utcnow), as the services do.
+    Name it first among a test's fixtures, so that tokens and rows are made on the moved clock."""
+    hour, zone = AWKWARD_HOURS[request.param]
+    moment = datetime.combine(datetime.now(zone).date(), hour, tzinfo=zone)
+    with time_machine.travel(moment, tick=True):
+        yield moment

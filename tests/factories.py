@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from canvass.auth.models import User
 from canvass.auth.passwords import hash_password
 from canvass.auth.services import issue_token
 from canvass.orgs.models import Organization
+from canvass.pipeline.membership import timezone_for
 
 _sequence = itertools.count(1)
 # Hashing is deliberately slow; hash once and reuse for every factory user.
@@ -21,6 +23,11 @@ def make_org(session, *, slug: str | None = None, name: str | None = None, paren
     session.add(org)
     session.flush()
     return org
+
+
+def org_today(org: Organization) -> date:
+    """Today as the organization counts days (its time zone), which is how dues and dashboards count."""
+    return datetime.now(ZoneInfo(timezone_for(org))).date()
 
 
 def make_user(session, *, org: Organization, roles=("canvasser",), email: str | None = None, name: str | None = None,
@@ -50,7 +57,7 @@ def auth_header(session, user: User) -> dict:
 # --- geography, turfs, campaigns ----------------------------------------------
 # Coordinates are lon/lat; the default square sits in Chicago's 33rd ward area.
 
-from datetime import datetime, timezone  # noqa: E402
+from datetime import timezone  # noqa: E402
 
 from geoalchemy2.shape import from_shape  # noqa: E402
 from sqlalchemy import select  # noqa: E402

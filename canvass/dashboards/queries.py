@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from canvass.canvassing.models import Campaign
 from canvass.dashboards.activity import last_activity_rollup_at
+from canvass.db import local_today
 from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.orgs.models import Organization
@@ -60,10 +61,6 @@ def resolve_scope(session: Session, *, organization_id: int, ward: str | None = 
     return Scope(organization_id, timezone_for(org), ward_id, ward, campaign_id)
 
 
-def local_today(session: Session, tz: str) -> date:
-    return session.execute(text("SELECT (now() AT TIME ZONE :tz)::date"), {"tz": tz}).scalar_one()
-
-
 def check_date_range(date_from: date | None, date_to: date | None, *, max_days: int | None = None) -> None:
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ValidationFailed("from must not be after to", code="invalid_date_range",
@@ -76,7 +73,7 @@ def check_date_range(date_from: date | None, date_to: date | None, *, max_days: 
 def dashboard_range(session: Session, scope: Scope, date_from: date | None, date_to: date | None) -> tuple[date, date]:
     """The days a dashboard shows: the last DEFAULT_RANGE_DAYS local days unless told otherwise."""
     check_date_range(date_from, date_to)
-    date_to = date_to or max(local_today(session, scope.timezone), date_from or date.min)
+    date_to = date_to or max(local_today(scope.timezone), date_from or date.min)
     date_from = date_from or date_to - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     check_date_range(date_from, date_to, max_days=MAX_RANGE_DAYS)
     return date_from, date_to

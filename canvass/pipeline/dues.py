@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
@@ -50,10 +50,6 @@ def payment_problems(*, amount_cents, paid_on, method, period_start, period_end,
     return errors
 
 
-def _local_today(session: Session) -> date:
-    return session.execute(select(func.current_date())).scalar_one()
-
-
 def get_payment(session: Session, *, organization_id: int, payment_id: int, lock: bool = False) -> DuesPayment:
     return get_tenant_row(session, DuesPayment, organization_id=organization_id, row_id=payment_id, lock=lock,
                           missing=NotFound("no such dues payment", code="dues_payment_not_found"))
@@ -63,7 +59,7 @@ def record_payment(session: Session, *, organization_id: int, person_id: int, am
                    method: str, period_start: date, period_end: date, external_id: str | None = None,
                    note: str | None = None, recorded_by_id: int | None = None) -> DuesPayment:
     errors = payment_problems(amount_cents=amount_cents, paid_on=paid_on, method=method, period_start=period_start,
-                              period_end=period_end, today=_local_today(session))
+                              period_end=period_end, today=utcnow().date())  # paid_on allows a day ahead: any time zone
     if external_id is not None and not (0 < len(external_id) <= MAX_EXTERNAL_ID):
         errors["external_id"] = [f"must be 1-{MAX_EXTERNAL_ID} characters"]
     if note is not None and len(note) > MAX_NOTE:

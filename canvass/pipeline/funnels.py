@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from canvass.canvassing.models import Campaign
+from canvass.db import local_today
 from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.pipeline.membership import create_temp_table, get_organization, in_people, timezone_for
@@ -117,10 +118,6 @@ def rebuild_funnels(session: Session, params: dict) -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _local_today(session: Session, tz: str) -> date:
-    return session.execute(text("SELECT (now() AT TIME ZONE :tz)::date"), {"tz": tz}).scalar_one()
-
-
 def get_funnel(session: Session, *, organization_id: int, ward: str | None = None, campaign_id: int | None = None,
                date_from: date | None = None, date_to: date | None = None) -> dict:
     """Counts per stage for a ward (or the whole organization) and a campaign (or all), over days."""
@@ -138,7 +135,7 @@ def get_funnel(session: Session, *, organization_id: int, ward: str | None = Non
         select(Campaign.id).where(Campaign.organization_id == organization_id, Campaign.id == campaign_id)
     ).first() is None:
         raise NotFound("no such campaign", code="campaign_not_found")
-    date_to = date_to or _local_today(session, tz)
+    date_to = date_to or local_today(tz)
     date_from = date_from or date_to - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if date_from > date_to:
         raise ValidationFailed("from must not be after to", code="invalid_date_range",

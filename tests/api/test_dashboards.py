@@ -1,7 +1,7 @@
 """Dashboard endpoints: what they show, who may see them, and the bad input they refuse."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from canvass.pipeline.dues import record_payment
 from canvass.pipeline.rollup import refresh_pipeline
 from tests.asserts import assert_error
 from tests.canvass.dashboards.fieldwork import add_contact, add_pledge, at, make_ward
-from tests.factories import auth_header, make_campaign, make_org, make_user
+from tests.factories import auth_header, make_campaign, make_org, make_user, org_today
 
 NOV = {"from": "2026-11-01", "to": "2026-11-30"}
 
@@ -70,10 +70,11 @@ def test_summary_lists_every_day_of_the_range_with_totals(client, db_session, wa
                               "conversation_rate": 0.5}
 
 
-def test_summary_defaults_to_the_last_thirty_days(client, db_session, ward):
+def test_summary_defaults_to_the_last_thirty_days(awkward_clock, client, db_session, ward):
     body = get(client, db_session, ward.organizer, "/v1/dashboards/summary").get_json()
     assert len(body["days"]) == 30
-    assert date.fromisoformat(body["to"]) >= date.today() - timedelta(days=1)
+    assert body["to"] == org_today(ward.org).isoformat()
+    assert body["from"] == (org_today(ward.org) - timedelta(days=29)).isoformat()
 
 
 def test_leaderboard_ranks_canvassers_by_doors(client, db_session, ward):
@@ -107,11 +108,12 @@ def test_follow_ups_due_are_listed_for_leads(client, db_session, ward):
     assert row["pledge"]["pledge_type"] == "vote" and row["person"]["id"] == ward.people[ward.doors[1][2].id].id
 
 
-def test_roster_shows_standing_and_why(client, db_session, ward):
+def test_roster_shows_standing_and_why(awkward_clock, client, db_session, ward):
     member = ward.people[ward.doors[0][0].id]
-    today = datetime.now(timezone.utc).date()
-    record_payment(db_session, organization_id=ward.org.id, person_id=member.id, amount_cents=1000, paid_on=today,
-                   method="cash", period_start=today.replace(day=1), period_end=today.replace(day=28))
+    today = org_today(ward.org)
+    record_payment(db_session, organization_id=ward.org.id, person_id=member.id, amount_cents=1000,
+                   paid_on=today - timedelta(days=3), method="cash", period_start=today - timedelta(days=3),
+                   period_end=today + timedelta(days=27))
     refresh_pipeline(db_session, organization_id=ward.org.id, mode="full")
 
     response = get(client, db_session, ward.organizer, "/v1/dashboards/roster", ward="33")

@@ -1,4 +1,6 @@
 """Dues over HTTP: recorded, listed, voided; impossible payments are refused with a clear 422."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -6,7 +8,7 @@ from canvass.audit.models import AuditEvent
 from canvass.pipeline.models import DuesPayment
 from tests.asserts import assert_error
 from tests.canvass.pipeline.builders import resident
-from tests.factories import auth_header, make_org, make_user
+from tests.factories import auth_header, make_org, make_user, org_today
 
 
 @pytest.fixture
@@ -92,3 +94,14 @@ def test_a_person_of_another_organization_is_not_found(client, treasurer, db_ses
 
 def test_field_leads_do_not_see_the_books(client, treasurer):
     assert_error(client.get("/v1/dues", headers=treasurer["lead_headers"]), 403, "forbidden")
+
+
+def test_a_payment_dated_the_organizations_today_is_taken_at_any_hour(awkward_clock, client, treasurer, db_session):
+    today = org_today(treasurer["org"])
+    body = payment(treasurer["person"].id, paid_on=str(today), period_start=str(today),
+                   period_end=str(today + timedelta(days=30)))
+    assert client.post("/v1/dues", headers=treasurer["headers"], json=body).status_code == 201
+    too_late = payment(treasurer["person"].id, paid_on=str(today + timedelta(days=3)))
+    assert "paid_on" in assert_error(client.post("/v1/dues", headers=treasurer["headers"], json=too_late),
+                                     422, "validation_failed")["details"]
+    assert payment_count(db_session) == 1

@@ -16,7 +16,7 @@ from canvass.pipeline.dues import record_payment
 from canvass.pipeline.rollup import refresh_pipeline
 from tests.asserts import assert_error
 from tests.canvass.dashboards.fieldwork import add_contact, add_pledge, at, make_ward
-from tests.factories import auth_header, make_campaign, make_org, make_user
+from tests.factories import auth_header, make_campaign, make_org, make_user, org_today
 
 
 @pytest.fixture
@@ -118,11 +118,12 @@ def test_pledges_export_takes_the_persons_household_when_the_card_has_none(clien
     assert volunteer[0]["household_id"] == str(ward.doors[1][3].id) and volunteer[0]["ward"] == "33"
 
 
-def test_members_export_lists_standing(client, db_session, ward):
+def test_members_export_lists_standing(awkward_clock, client, db_session, ward):
     member = ward.people[ward.doors[0][0].id]
-    today = datetime.now(timezone.utc).date()
-    record_payment(db_session, organization_id=ward.org.id, person_id=member.id, amount_cents=1000, paid_on=today,
-                   method="cash", period_start=today.replace(day=1), period_end=today.replace(day=28))
+    today = org_today(ward.org)
+    record_payment(db_session, organization_id=ward.org.id, person_id=member.id, amount_cents=1000,
+                   paid_on=today - timedelta(days=3), method="cash", period_start=today - timedelta(days=3),
+                   period_end=today + timedelta(days=27))
     refresh_pipeline(db_session, organization_id=ward.org.id, mode="full")
     _, body = export(client, db_session, ward.organizer, "members")
     (row,) = rows(body)
