@@ -6,7 +6,9 @@ factory, the CLI and the worker entry points; tests build a Settings directly.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 
 class ConfigError(ValueError):
@@ -34,6 +36,43 @@ def _int(env: dict, name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines of a .env file (comments, blank lines and `export ` allowed; one level of
+    single or double quotes stripped). A missing file reads as empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        match = _ENV_LINE.match(line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        value = match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[match.group(1)] = value
+    return values
+
+
+def load_env_files(environ: dict, roots: list[Path]) -> list[Path]:
+    """Fill `environ` from each root's `.env` (the user's settings), then `.data/embedded.env`
+    (the addresses `make run` / `make start` wrote for the embedded services). A variable
+    already set wins over both, and `.env` wins over the embedded file. Returns the files read."""
+    read = []
+    for root in dict.fromkeys(path.resolve() for path in roots):
+        for path in (root / ".env", root / ".data" / "embedded.env"):
+            values = read_env_file(path)
+            if values:
+                read.append(path)
+            for name, value in values.items():
+                environ.setdefault(name, value)
+    return read
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -58,7 +97,8 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         database_url = env.get("DATABASE_URL")
         if not database_url:
-            raise ConfigError("DATABASE_URL is not set (e.g. postgresql+psycopg://user@host:5432/canvass)")
+            raise ConfigError("DATABASE_URL is not set: start the embedded services with `make run` (or `make start`) "
+                              "in the checkout, or set it (e.g. postgresql+psycopg://user@host:5432/canvass)")
         return cls(
             database_url=_normalize_database_url(database_url),
             redis_url=env.get("REDIS_URL") or cls.redis_url,

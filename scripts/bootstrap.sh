@@ -609,6 +609,7 @@ canvass_bootstrap() {
             elif [ "$mode" != services ]; then
                 cv_log "Redis (REDIS_URL): $(cv_redact "$REDIS_URL")"
             fi
+            cv_write_embedded_env "$need_pg" "$need_redis"
             ;;
         test)
             if [ "$need_pg" = 1 ]; then
@@ -621,6 +622,18 @@ canvass_bootstrap() {
             ;;
     esac
     return 0
+}
+
+# .data/embedded.env: the embedded services' addresses, which the `canvass` command reads (after
+# the environment and .env) so that it reaches them from another terminal with nothing set.
+cv_write_embedded_env() {   # $1 need_pg, $2 need_redis
+    local file=$CANVASS_DATA/embedded.env
+    {
+        echo "# Written by scripts/bootstrap.sh (make run / make start): the embedded services' addresses."
+        if [ "$1" = 1 ]; then echo "DATABASE_URL=$DATABASE_URL"; fi
+        if [ "$2" = 1 ]; then echo "REDIS_URL=$REDIS_URL"; fi
+    } >"$file.tmp"
+    mv -f "$file.tmp" "$file"
 }
 
 cv_redact() { printf '%s' "$1" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#'; }

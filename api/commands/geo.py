@@ -11,7 +11,7 @@ from api.commands import cli_errors
 from api.extensions import db
 from canvass.db import transaction
 from canvass.geo.boundaries import import_boundaries
-from canvass.geo.households import import_households
+from canvass.geo.households import COLUMN_ALIASES, REQUIRED_COLUMNS, import_households
 from canvass.geo.models import BOUNDARY_LEVELS
 from canvass.orgs.services import get_organization_by_slug
 from canvass.turfs.services import cut_turfs_for_area
@@ -74,12 +74,27 @@ class _Progress:
                 click.echo(f"{next_step}...", err=True)
 
 
-@import_group.command("households")
+def _households_help() -> str:
+    columns = "\n".join(
+        f"  {name:<12} {'required' if name in REQUIRED_COLUMNS else 'optional'}"
+        + (f"  (also: {', '.join(aliases[1:])})" if len(aliases) > 1 else "")
+        for name, aliases in COLUMN_ALIASES.items()
+    )
+    return (
+        "Import households and people from a CSV FILE (UTF-8, a header row; headers are "
+        "case-insensitive). Bad rows are reported by line number and skipped; re-importing a "
+        "row with the same external_id updates it, never duplicates it.\n\n"
+        "\b\nColumns:\n" + columns + "\n\n"
+        "latitude/longitude are WGS84 degrees; rows with first_name/last_name add a person to the "
+        "household."
+    )
+
+
+@import_group.command("households", help=_households_help())
 @click.option("--org", "org_slug", required=True, help="The organization's slug")
 @click.argument("file", type=click.Path(dir_okay=False))
 @cli_errors
 def import_households_command(org_slug, file):
-    """Import households and people from a CSV FILE; bad rows are reported by line and skipped."""
     progress = _Progress(os.path.getsize(file))
     try:
         with open(file, "rb") as stream, transaction(db.session) as session:

@@ -1,8 +1,16 @@
 """The CONTRACT command line: `canvass orgs create`, `users create`, `demo`; bad input exits non-zero."""
+import os
+import re
+import subprocess
+import sys
+
 from sqlalchemy import func, select
 
 from canvass.auth.models import User
+from canvass.config import load_env_files
+from canvass.geo.households import COLUMN_ALIASES
 from canvass.orgs.models import Organization
+from tests.conftest import REPO_ROOT
 
 
 def run(app, *args):
@@ -62,3 +70,59 @@ def test_demo_seeds_once_with_if_empty(app, db_session):
     assert count(Assignment) == 1  # the demo canvasser has a walk list on first sign-in
     again = run(app, "demo", "--if-empty")
     assert again.exit_code == 0 and "not seeded" in again.output
+
+
+# --- a newcomer's command line: help without a database, the embedded services' addresses read from a file ---
+
+
+def canvass_command(*args, cwd, env_changes=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(env_changes or {})
+    # Only the test's folder is searched for .env files: the checkout's own (after a `make run`) stays out.
+    code = "import pathlib, sys; from api.cli import main; sys.exit(main(env_roots=[pathlib.Path.cwd()]))"
+    return subprocess.run([sys.executable, "-c", code, *args],
+                          cwd=cwd, env={**env, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_help_runs_without_a_database(tmp_path):
+    top = canvass_command("--help", cwd=tmp_path)
+    assert top.returncode == 0, top.stderr
+    for group in ("db", "orgs", "users", "import", "turfs", "pipeline", "demo"):
+        assert f"  {group} " in top.stdout
+    for group in ("db", "orgs", "users", "import", "turfs", "pipeline"):
+        assert canvass_command(group, "--help", cwd=tmp_path).returncode == 0, group
+
+
+def test_the_household_columns_are_in_the_import_help(tmp_path):
+    result = canvass_command("import", "households", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for column, aliases in COLUMN_ALIASES.items():
+        assert re.search(rf"^\s+{column}\s+(required|optional)", result.stdout, re.M), column
+        assert all(alias in result.stdout for alias in aliases)
+
+
+def test_a_command_without_a_database_says_how_to_get_one_in_one_line(tmp_path):
+    result = canvass_command("orgs", "create", "ward1", "--name", "Ward 1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "make run" in result.stderr and "DATABASE_URL" in result.stderr
+
+
+def test_the_command_reads_the_embedded_services_addresses_that_make_run_wrote(tmp_path):
+    (tmp_path / ".data").mkdir()
+    (tmp_path / ".data" / "embedded.env").write_text(
+        f"# written by make run\nDATABASE_URL={os.environ['TEST_DATABASE_URL']}\nREDIS_URL={os.environ['TEST_REDIS_URL']}\n")
+    result = canvass_command("routes", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "/v1/sync" in result.stdout
+
+
+def test_the_environment_wins_over_env_which_wins_over_the_embedded_file(tmp_path):
+    (tmp_path / ".data").mkdir()
+    (tmp_path / ".env").write_text("export REDIS_URL='redis://from-dotenv/1'\n# DATABASE_URL=commented\nLOG_LEVEL=DEBUG\n")
+    (tmp_path / ".data" / "embedded.env").write_text("DATABASE_URL=postgresql://embedded/db\nREDIS_URL=redis://embedded/0\n")
+    environ = {"LOG_LEVEL": "WARNING"}
+    read = load_env_files(environ, [tmp_path, tmp_path / "."])
+    assert environ == {"LOG_LEVEL": "WARNING", "REDIS_URL": "redis://from-dotenv/1",
+                       "DATABASE_URL": "postgresql://embedded/db"}
+    assert read == [tmp_path / ".env", tmp_path / ".data" / "embedded.env"]
