@@ -148,7 +148,8 @@ def plain_copy(session: Session) -> None:
 def main(argv: list[str] | None = None) -> dict:
     from canvass.config import Settings
     from canvass.db import transaction
-    from canvass.pipeline.rollup import refresh_pipeline, request_rollup, rollup_job_id
+    from canvass.jobs import request_rollup, rollup_job_id
+    from canvass.pipeline.rollup import refresh_pipeline
     from workers import runtime
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -4,6 +4,10 @@ A service says *what* should happen later (`request_job(session, ...)`); the
 edge that owns the process (the web app, a worker) installs a dispatcher that
 turns requests into RQ jobs. The domain never imports rq or redis.
 
+The catalogue at the end names the jobs services ask for and their coalescing ids, so an
+area asks for another area's run (field work -> the pipeline and activity rollups) without
+importing it: this module sits below every area.
+
 Requests are coalesced by `job_id` within a transaction and dropped on rollback.
 A dispatcher that fails (Redis down) must not fail the request: the data is
 committed, and periodic jobs pick it up from their watermarks.
@@ -64,3 +68,36 @@ def _dispatch_after_commit(session: Session) -> None:
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
+
+
+# --- the catalogue: what a service may ask for ------------------------------------------------
+# Names are keys of workers.jobs.JOBS; ids coalesce (one pending job per organization and kind).
+
+
+def rollup_job_id(organization_id: int) -> str:
+    return f"rollup-pipeline-org-{organization_id}"
+
+
+def request_rollup(session: Session, *, organization_id: int) -> None:
+    """After this transaction commits, roll the organization's member pipeline up."""
+    request_job(session, name="rollup_pipeline", job_id=rollup_job_id(organization_id), organization_id=organization_id)
+
+
+def rebuild_job_id(organization_id: int) -> str:
+    return f"rebuild-pipeline-org-{organization_id}"
+
+
+def request_rebuild(session: Session, *, organization_id: int) -> None:
+    """After this transaction commits, rebuild the organization's pipeline from scratch (a rule changed)."""
+    request_job(session, name="rebuild_pipeline", job_id=rebuild_job_id(organization_id),
+                organization_id=organization_id)
+
+
+def activity_job_id(organization_id: int) -> str:
+    return f"rollup-activity-org-{organization_id}"
+
+
+def request_activity_rollup(session: Session, *, organization_id: int) -> None:
+    """After this transaction commits, roll the organization's field activity (dashboards) up."""
+    request_job(session, name="rollup_activity", job_id=activity_job_id(organization_id),
+                organization_id=organization_id)

@@ -9,7 +9,7 @@ from canvass.auth.models import User
 from canvass.auth.passwords import hash_password
 from canvass.auth.services import issue_token
 from canvass.orgs.models import Organization
-from canvass.pipeline.membership import timezone_for
+from canvass.orgs.services import timezone_for
 
 _sequence = itertools.count(1)
 # Hashing is deliberately slow; hash once and reuse for every factory user.

@@ -17,7 +17,8 @@ from rq.job import Job, JobStatus
 
 from canvass.errors import NotFound
 from canvass.jobs import JobRequest
-from canvass.pipeline.rollup import organization_ids, rebuild_job_id, refresh_pipeline
+from canvass.jobs import rebuild_job_id
+from canvass.pipeline.rollup import organization_ids, refresh_pipeline
 from canvass.pipeline.votes import open_due_votes
 from workers.jobs import job
 from workers.runtime import enqueue_requests, get_queue, redis_connection, unit_of_work

@@ -7,7 +7,8 @@ from api.auth import current_user, requires_roles
 from api.extensions import db
 from api.schemas.pipeline import FunnelArgs, FunnelOut, RebuildOut, SupportQuestion, SupportQuestionOut
 from canvass.db import transaction
-from canvass.pipeline import funnels, rollup, stages
+from canvass.jobs import request_rebuild
+from canvass.pipeline import funnels, stages
 
 blp = Blueprint("funnels", __name__, url_prefix="/v1",
                 description="Ward funnels: contacted -> supporter -> pledged -> volunteer -> member -> leader")
@@ -47,5 +48,5 @@ class PipelineRebuilds(MethodView):
     def post(self):
         """Ask for a full rebuild of the organization's pipeline (it also runs every night)."""
         with transaction(db.session) as session:
-            rollup.request_rebuild(session, organization_id=current_user().organization_id)
+            request_rebuild(session, organization_id=current_user().organization_id)
         return {"status": "requested"}

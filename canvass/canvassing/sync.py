@@ -45,13 +45,12 @@ from canvass.canvassing.followups import initial_follow_up, organization_plan
 from canvass.canvassing.models import Campaign, Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.canvassing.validation import check_responses, echo_client_id, parse_contact, parse_pledge
-from canvass.dashboards.activity import request_activity_rollup
 from canvass.db import utcnow
+from canvass.jobs import request_activity_rollup, request_rollup
 from canvass.errors import DomainError, Forbidden, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Building, Household
 from canvass.people.matching import PersonRequest, delete_unreferenced_people, match_or_create_people
 from canvass.people.models import Person
-from canvass.pipeline.rollup import request_rollup
 from canvass.turfs.leases import Stint
 from canvass.turfs.models import Assignment, AssignmentMember, TurfStop
 

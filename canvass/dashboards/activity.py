@@ -42,9 +42,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from canvass.dashboards.models import ActivityWatermark
-from canvass.db import utcnow
-from canvass.jobs import request_job
-from canvass.pipeline.membership import create_temp_table, get_organization, timezone_for
+from canvass.db import create_temp_table, utcnow
+from canvass.orgs.services import get_organization, timezone_for
 # Both rollups share one watermark scheme; its snapshot queries live with the pipeline's rollup.
 # The pipeline's snapshot watermark scheme, shared so both rollups see commits the same way.
 from canvass.pipeline.rollup import GUARD_SQL, START_SQL, locked_watermark, unseen
@@ -172,16 +171,6 @@ class ActivityRollupResult:
 
 
 # --- asking for runs -------------------------------------------------------------------------
-
-
-def activity_job_id(organization_id: int) -> str:
-    return f"rollup-activity-org-{organization_id}"
-
-
-def request_activity_rollup(session: Session, *, organization_id: int) -> None:
-    """After this transaction commits, roll the organization's activity up (one pending job per org)."""
-    request_job(session, name="rollup_activity", job_id=activity_job_id(organization_id),
-                organization_id=organization_id)
 
 
 def last_activity_rollup_at(session: Session, *, organization_id: int) -> datetime | None:

@@ -20,7 +20,8 @@ from canvass.db import local_today
 from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.orgs.models import Organization
-from canvass.pipeline.membership import describe_reasons, get_organization, rule_for, timezone_for
+from canvass.orgs.services import get_organization, timezone_for
+from canvass.pipeline.membership import describe_reasons, rule_for
 
 DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 3 * 366

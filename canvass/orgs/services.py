@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -9,6 +10,8 @@ from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.orgs.models import Organization
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# An organization's days (funnels, dues periods, dashboards) are local days in its time zone.
+DEFAULT_TIMEZONE = "America/Chicago"
 
 
 def get_organization_by_slug(session: Session, slug: str) -> Organization:
@@ -45,3 +48,23 @@ def list_affiliates(session: Session, *, organization_id: int) -> list[Organizat
             select(Organization).where(Organization.parent_id == organization_id).order_by(Organization.slug)
         ).scalars()
     )
+
+
+def timezone_for(organization: Organization) -> str:
+    """Days (funnels, dues periods) are the organization's local days."""
+    name = (organization.settings or {}).get("timezone") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return DEFAULT_TIMEZONE
+    return name
+
+
+def get_organization(session: Session, organization_id: int, *, lock: bool = False) -> Organization:
+    query = select(Organization).where(Organization.id == organization_id)
+    if lock:
+        query = query.with_for_update()
+    org = session.execute(query).scalar_one_or_none()
+    if org is None:
+        raise NotFound("no such organization", code="organization_not_found")
+    return org

@@ -17,7 +17,8 @@ from canvass.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.people.models import Person
 from canvass.pipeline.models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_STATUSES, Event, EventAttendance
-from canvass.pipeline.rollup import note_people_changed, request_rollup
+from canvass.jobs import request_rollup
+from canvass.pipeline.runs import note_people_changed
 
 MAX_ATTENDANCE_RECORDS = 500
 MAX_TITLE = 200

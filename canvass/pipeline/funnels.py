@@ -18,10 +18,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from canvass.canvassing.models import Campaign
-from canvass.db import local_today
+from canvass.db import create_temp_table, local_today
 from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary
-from canvass.pipeline.membership import create_temp_table, get_organization, in_people, timezone_for
+from canvass.orgs.services import get_organization, timezone_for
+from canvass.pipeline.membership import in_people
+from canvass.pipeline.runs import last_run_at
 from canvass.pipeline.models import STAGES, FunnelDay, StageCount
 
 FUNNEL_STAGES = STAGES[1:]
@@ -184,7 +186,6 @@ def get_funnel(session: Session, *, organization_id: int, ward: str | None = Non
                                    if following is not None and t["reached"] else None),
             "avg_days_in_stage": round(t["seconds"] / t["advanced"] / 86400, 2) if t["advanced"] else None,
         })
-    from canvass.pipeline.rollup import last_run_at
 
     return {
         "ward": {"id": ward_row.id, "name": ward_row.name} if ward_row else None,

@@ -22,13 +22,12 @@ from typing import IO
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from canvass.db import utcnow
+from canvass.db import create_temp_table, utcnow
+from canvass.jobs import request_rollup
 from canvass.errors import TooLarge, ValidationFailed
 from canvass.pipeline.dues import MAX_EXTERNAL_ID, MAX_NOTE, payment_problems
 from canvass.pipeline.events import MAX_TITLE, OUTCOME_STATUSES
-from canvass.pipeline.membership import create_temp_table
 from canvass.pipeline.models import ATTENDANCE_STATUSES, EVENT_KINDS
-from canvass.pipeline.rollup import request_rollup
 
 MAX_ROWS = 200_000
 PERSON_COLUMNS = ("person_id", "person_external_id", "email")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -23,11 +23,14 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
 from canvass.errors import NotFound, ValidationFailed
+from canvass.db import create_temp_table
+from canvass.jobs import request_rebuild
 from canvass.orgs.models import Organization
+from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.models import MembershipPeriod, PipelinePerson
+from canvass.pipeline.runs import last_run_at
 from canvass.people.models import Person
 
-DEFAULT_TIMEZONE = "America/Chicago"
 
 # name -> (default, minimum, maximum)
 RULE_FIELDS = {
@@ -106,26 +109,6 @@ def rule_for(organization: Organization) -> MembershipRule:
         return MembershipRule()
 
 
-def timezone_for(organization: Organization) -> str:
-    """Days (funnels, dues periods) are the organization's local days."""
-    name = (organization.settings or {}).get("timezone") or DEFAULT_TIMEZONE
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return DEFAULT_TIMEZONE
-    return name
-
-
-def get_organization(session: Session, organization_id: int, *, lock: bool = False) -> Organization:
-    query = select(Organization).where(Organization.id == organization_id)
-    if lock:
-        query = query.with_for_update()
-    org = session.execute(query).scalar_one_or_none()
-    if org is None:
-        raise NotFound("no such organization", code="organization_not_found")
-    return org
-
-
 def get_membership_rule(session: Session, *, organization_id: int) -> MembershipRule:
     return rule_for(get_organization(session, organization_id))
 
@@ -133,7 +116,6 @@ def get_membership_rule(session: Session, *, organization_id: int) -> Membership
 def update_membership_rule(session: Session, *, organization_id: int, changes: dict, actor_user_id: int | None = None
                            ) -> MembershipRule:
     """Change some fields of the rule; everyone's membership is recomputed by a full rebuild."""
-    from canvass.pipeline.rollup import request_rebuild
 
     org = get_organization(session, organization_id, lock=True)
     current = rule_for(org).as_settings()
@@ -158,14 +140,6 @@ def update_membership_rule(session: Session, *, organization_id: int, changes: d
 
 
 # --- the islands, in session temp tables ---------------------------------------------
-
-
-def create_temp_table(session: Session, name: str, body_sql: str, params: dict | None = None) -> None:
-    """(Re)create a temp table from a query. Dropped explicitly first: under the tests' savepoints
-    ON COMMIT never fires between two runs in one connection."""
-    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    session.execute(text(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {body_sql}"), params or {})
-    session.execute(text(f"ANALYZE {name}"))
 
 
 def create_people_table(session: Session, select_sql: str, params: dict) -> int:
@@ -336,7 +310,6 @@ def get_person_membership(session: Session, *, organization_id: int, person_id: 
         .where(MembershipPeriod.organization_id == organization_id, MembershipPeriod.person_id == person_id)
         .order_by(MembershipPeriod.since.desc())
     ).scalars())
-    from canvass.pipeline.rollup import last_run_at
 
     status = state.membership_status if state else "not_member"
     current = history[0] if history and history[0].until is None else None

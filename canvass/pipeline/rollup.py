@@ -33,19 +33,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from canvass.db import utcnow
-from canvass.jobs import request_job
 from canvass.orgs.models import Organization
+from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.funnels import apply_new_contributions, capture_old_contributions, rebuild_funnels
 from canvass.pipeline.membership import (
-    build_membership_islands, create_people_table, get_organization, in_people, membership_periods_sql, rule_for,
-    timezone_for,
+    build_membership_islands, create_people_table, in_people, membership_periods_sql, rule_for,
 )
 from canvass.pipeline.models import PersonChange, PipelineWatermark
+from canvass.pipeline.runs import note_people_changed
 from canvass.pipeline.stages import build_facts, build_transitions, insert_people_sql, insert_transitions_sql
 
 MODES = ("incremental", "due", "full")
@@ -154,38 +154,7 @@ class RollupResult:
     as_of: datetime | None = None
 
 
-# --- asking for runs --------------------------------------------------------------------
-
-
-def rollup_job_id(organization_id: int) -> str:
-    return f"rollup-pipeline-org-{organization_id}"
-
-
-def request_rollup(session: Session, *, organization_id: int) -> None:
-    """After this transaction commits, roll the organization up (coalesced: one pending job per org)."""
-    request_job(session, name="rollup_pipeline", job_id=rollup_job_id(organization_id), organization_id=organization_id)
-
-
-def rebuild_job_id(organization_id: int) -> str:
-    return f"rebuild-pipeline-org-{organization_id}"
-
-
-def request_rebuild(session: Session, *, organization_id: int) -> None:
-    """After this transaction commits, rebuild the organization's pipeline from scratch (a rule changed)."""
-    request_job(session, name="rebuild_pipeline", job_id=rebuild_job_id(organization_id),
-                organization_id=organization_id)
-
-
-def note_people_changed(session: Session, *, organization_id: int, person_ids, reason: str) -> None:
-    """Tell the rollup to recompute these people: for edits it can't see in its sources (an event
-    moved, a user linked to a person, a merge that moved someone's records)."""
-    ids = sorted({int(p) for p in person_ids if p is not None})
-    if not ids:
-        return
-    session.execute(insert(PersonChange), [
-        {"organization_id": organization_id, "person_id": person_id, "reason": reason[:32]} for person_id in ids
-    ])
-    request_rollup(session, organization_id=organization_id)
+# --- merging two records of a person ---------------------------------------------------
 
 
 def move_person_records(session: Session, *, organization_id: int, from_person_id: int, into_person_id: int) -> None:
@@ -222,12 +191,6 @@ def move_person_records(session: Session, *, organization_id: int, from_person_i
     """), params)
     note_people_changed(session, organization_id=organization_id, person_ids=[from_person_id, into_person_id],
                         reason="merge")
-
-
-def last_run_at(session: Session, *, organization_id: int) -> datetime | None:
-    return session.execute(
-        select(PipelineWatermark.last_run_at).where(PipelineWatermark.organization_id == organization_id)
-    ).scalar_one_or_none()
 
 
 def organization_ids(session: Session) -> list[int]:

@@ -29,7 +29,9 @@ from canvass.audit.services import record_audit_event
 from canvass.canvassing.models import Campaign, Question
 from canvass.errors import NotFound, ValidationFailed
 from canvass.people.models import Person
-from canvass.pipeline.membership import create_temp_table, in_people
+from canvass.db import create_temp_table
+from canvass.jobs import request_rebuild
+from canvass.pipeline.membership import in_people
 from canvass.pipeline.models import STAGES, PipelinePerson, StageTransition
 
 _STAGE_ARRAY = "ARRAY[" + ", ".join(f"'{s}'" for s in STAGES) + "]::text[]"
@@ -265,7 +267,6 @@ def set_support_question(session: Session, *, organization_id: int, campaign_id:
                          actor_user_id: int | None = None) -> dict:
     """Name the campaign's support question (a scale or yes_no one): a 4-5 or a yes there makes a
     supporter. Who is a supporter changes throughout, so the pipeline is rebuilt."""
-    from canvass.pipeline.rollup import request_rebuild  # rollup builds on this module
 
     campaign = session.execute(select(Campaign).where(
         Campaign.organization_id == organization_id, Campaign.id == campaign_id).with_for_update()).scalar_one_or_none()

@@ -24,7 +24,7 @@ from canvass.pipeline.membership import (
     build_membership_islands, create_people_table, get_organization, reasons_sql, rule_for, timezone_for,
 )
 from canvass.pipeline.models import Ballot, Vote, VoteEligibility, VoteOption
-from canvass.pipeline.rollup import note_people_changed
+from canvass.pipeline.runs import note_people_changed
 
 MAX_OPTIONS = 20
 MAX_LABEL = 200

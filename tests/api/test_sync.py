@@ -424,7 +424,7 @@ def test_with_redis_stopped_the_upload_is_kept_and_the_pipeline_catches_up_when_
     from rq import Queue
     from rq.job import Job
 
-    from canvass.pipeline.rollup import last_run_at
+    from canvass.pipeline.runs import last_run_at
     from workers.jobs import JOBS
     from workers.runtime import enqueue_requests
     from tests.conftest import run_jobs

@@ -12,7 +12,8 @@ from canvass.canvassing.records import Contact
 from canvass.db import transaction
 from canvass.pipeline.events import record_attendance
 from canvass.pipeline.models import PipelinePerson
-from canvass.pipeline.rollup import pipeline_snapshot, request_rollup, rollup_job_id
+from canvass.jobs import request_rollup, rollup_job_id
+from canvass.pipeline.rollup import pipeline_snapshot
 from tests.canvass.pipeline.builders import at, event, forget_stale_jobs, pledge, resident, support_campaign
 from tests.conftest import run_jobs
 from workers import cron_schedule, pipeline_jobs, runtime

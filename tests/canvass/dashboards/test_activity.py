@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 
 from canvass.canvassing import integrity
 from canvass.canvassing.records import Contact
-from canvass.dashboards.activity import (
-    FLAG_REACH, activity_snapshot, rebuild_activity, request_activity_rollup, rollup_activity,
-)
+from canvass.dashboards.activity import FLAG_REACH, activity_snapshot, rebuild_activity, rollup_activity
 from canvass.dashboards.models import ActivityDay, ActivityTurf, ActivityWatermark
 from canvass.db import transaction
+from canvass.jobs import request_activity_rollup
 from tests.canvass.dashboards.fieldwork import add_contact, add_pledge, at, make_ward
 from tests.conftest import run_jobs
 from tests.factories import make_campaign, make_user

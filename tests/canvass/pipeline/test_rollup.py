@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select, text
 
 from canvass.pipeline.models import PipelinePerson, PipelineWatermark
-from canvass.pipeline.rollup import note_people_changed, pipeline_snapshot, refresh_pipeline
+from canvass.pipeline.rollup import pipeline_snapshot, refresh_pipeline
+from canvass.pipeline.runs import note_people_changed
 from tests.canvass.pipeline.builders import (
     at, attended, conversation, dues, event, pledge, resident, rollup, support_campaign,
 )
