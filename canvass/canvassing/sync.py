@@ -75,7 +75,7 @@ class ItemResult:
     # Pledge cards carrying a phone or e-mail, when created: what became of them
     # (canvass/people/details.py: updated | unchanged | kept_newer | not_consented).
     contact_details: str | None = None
-    # Contacts, when created: flagged `conflict` with another canvasser's result for the door.
+    # Contacts, when created and flagged `conflict` with another canvasser's result for the door: True.
     conflict: bool | None = None
 
 
@@ -237,7 +237,7 @@ def _ingest(session: Session, uploader: _Uploader, raws: list, kind: str) -> lis
             rows=[{**row, "id": inserted[row["client_id"]]} for row in new_rows],
         )
         for result in created.values():
-            result.conflict = result.id in flagged
+            result.conflict = True if result.id in flagged else None  # present only when flagged
         # A conflicting result's door consequences wait for a lead's resolution (conflicts.py);
         # a do-not-contact request is honoured at once.
         apply_door_outcomes(session, uploader.organization_id, [

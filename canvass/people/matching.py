@@ -23,7 +23,7 @@ from canvass.auth.models import User
 from canvass.canvassing.records import Contact, Pledge
 from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
-from canvass.people.details import move_details_on_merge, record_manual_details
+from canvass.people.details import list_person_details, move_details_on_merge, record_manual_details
 from canvass.people.models import Person, PersonContactDetail
 from canvass.people.services import clean_email, clean_phone, name_key
 from canvass.pipeline.rollup import move_person_records
@@ -177,6 +177,7 @@ def get_person_detail(session: Session, *, organization_id: int, person_id: int,
     contacts, pledges = Contact.__table__, Pledge.__table__
     return {
         "person": person,
+        "contact_details": list_person_details(session, organization_id=organization_id, person_id=person_id),
         "contacts": session.execute(
             select(contacts).where(contacts.c.organization_id == organization_id, contacts.c.person_id == person_id)
             .order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit)
