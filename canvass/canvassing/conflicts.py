@@ -33,14 +33,14 @@ snapshot per statement) sees its contact and is flagged; exactly one of the two 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
-from sqlalchemy import BigInteger, Text, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import BigInteger, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
+from canvass.canvassing.outcomes import apply_door_outcomes
 from canvass.canvassing.records import Contact
 from canvass.db import utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
@@ -210,8 +210,6 @@ def resolve_conflict(session: Session, *, organization_id: int, conflict_id: int
     dropped.superseded_at = now
     session.flush()
     if kept is flagged:  # its door consequences waited for the resolution
-        from canvass.canvassing.outcomes import apply_door_outcomes
-
         apply_door_outcomes(session, organization_id, [_outcome_row(flagged)])
     _undo_outcomes(session, organization_id, dropped)
     record_audit_event(
@@ -260,11 +258,3 @@ def _undo_outcomes(session: Session, organization_id: int, dropped: Contact) -> 
         session.execute(update(Person).where(Person.organization_id == organization_id,
                                              Person.household_id == dropped.household_id,
                                              Person.merged_into_id.is_(None)).values(residence_current=True))
-
-
-def conflict_flag_is_known(flag: str) -> bool:
-    return flag == CONFLICT_FLAG
-
-
-__all__ = ["CONFLICT_FLAG", "INCONCLUSIVE", "flag_conflicts", "list_conflicts", "resolve_conflict", "standing",
-           "Text", "datetime"]

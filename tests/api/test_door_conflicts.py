@@ -3,7 +3,6 @@ listed for leads, resolved by keeping one.
 
 Fixed dates (6 October 2025, Chicago: UTC-5) inside a team lease set to cover them.
 """
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -192,7 +191,6 @@ def test_every_bad_resolution_is_a_clear_4xx_and_changes_nothing(client, db_sess
     first, second = conflict_pair(client, door)
     before = _state(db_session, first["id"], second["id"])
     other_org = make_org(db_session)
-    foreign = Door.__new__(Door)
     foreign_lead = make_user(db_session, org=other_org, roles=["field_lead"])
 
     # another organization's lead: the conflict does not exist for them
@@ -219,7 +217,6 @@ def test_every_bad_resolution_is_a_clear_4xx_and_changes_nothing(client, db_sess
     assert_error(resolve(client, door, second["id"], {"keep_contact_id": second["id"]}), 409,
                  "conflict_already_resolved")
     assert _state(db_session, first["id"], second["id"]) == after
-    del foreign
 
 
 def test_the_conflict_list_is_for_leads_of_the_organization_and_pages_by_id(client, db_session, door):
