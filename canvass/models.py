@@ -5,7 +5,7 @@ from canvass.canvassing.models import Campaign, Question  # noqa: F401
 from canvass.canvassing.records import Contact, Pledge  # noqa: F401
 from canvass.geo.models import Boundary, Building, Household  # noqa: F401
 from canvass.orgs.models import Organization  # noqa: F401
-from canvass.people.models import Person  # noqa: F401
+from canvass.people.models import Person, PersonContactDetail  # noqa: F401
 from canvass.turfs.models import (  # noqa: F401
     Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut, TurfEvent, TurfStop, WalklistChange,
 )

@@ -8,12 +8,13 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import current_user, requires_roles
+from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.canvassing import (
-    FlaggedContactArgs, FlaggedContactPage, ItemResultOut, PaperPledgeBatch, RawItem, SyncBody, SyncOut,
+    ConflictArgs, ConflictPage, ConflictResolutionIn, ConflictResolutionOut, FlaggedContactArgs, FlaggedContactPage,
+    ItemResultOut, PaperPledgeBatch, RawItem, SyncBody, SyncOut,
 )
-from canvass.canvassing import integrity, sync
+from canvass.canvassing import conflicts, integrity, sync
 from canvass.canvassing.validation import item_json_schema
 from canvass.db import transaction
 
@@ -85,7 +86,7 @@ class FlaggedContacts(MethodView):
     @blp.arguments(FlaggedContactArgs, location="query")
     @blp.response(200, FlaggedContactPage)
     def get(self, args):
-        """Contacts with integrity flags (far_from_door, too_fast), newest first. Flags never reject work."""
+        """Contacts with flags (far_from_door, too_fast, conflict), newest first. Flags never reject work."""
         with transaction(db.session) as session:
             rows = integrity.list_flagged_contacts(
                 session, organization_id=current_user().organization_id, flag=args.get("flag"),
@@ -94,6 +95,42 @@ class FlaggedContacts(MethodView):
             )
         next_cursor = rows[-1]["contact"].id if len(rows) == args["limit"] else None
         return {"data": rows, "next_cursor": next_cursor}
+
+
+@blp.route("/contacts/conflicts")
+class ContactConflicts(MethodView):
+    @requires_roles("field_lead", "organizer")
+    @blp.arguments(ConflictArgs, location="query")
+    @blp.response(200, ConflictPage)
+    def get(self, args):
+        """Two canvassers' results for one door (`status=open`, default, or `resolved`), newest first:
+        the later-arriving contact (flagged `conflict`) and the one it conflicts with, each with who
+        recorded it and when. A conflict's id is its flagged contact's id."""
+        with transaction(db.session) as session:
+            rows = conflicts.list_conflicts(
+                session, organization_id=current_user().organization_id, status=args["status"],
+                campaign_id=args.get("campaign_id"), limit=args["limit"], before_id=args.get("cursor"),
+            )
+        next_cursor = rows[-1]["id"] if len(rows) == args["limit"] else None
+        return {"data": rows, "next_cursor": next_cursor}
+
+
+@blp.route("/contacts/conflicts/<int:conflict_id>/resolution")
+class ContactConflictResolution(MethodView):
+    @requires_roles("field_lead", "organizer")
+    @blp.arguments(ConflictResolutionIn)
+    @blp.response(200, ConflictResolutionOut)
+    @blp.alt_response(404, description="conflict_not_found: no such contact, another organization's, or not in conflict")
+    @blp.alt_response(409, description="conflict_already_resolved")
+    @blp.alt_response(422, description="not_in_this_conflict: keep_contact_id is not one of the two contacts")
+    def post(self, body, conflict_id):
+        """Resolve a conflict by keeping one contact: the other is kept but superseded, the door's
+        result follows the kept one. Audited (`contact.conflict_resolved`)."""
+        with transaction(db.session) as session:
+            return conflicts.resolve_conflict(
+                session, organization_id=current_user().organization_id, conflict_id=conflict_id,
+                keep_contact_id=body["keep_contact_id"], actor=current_user(), ip_address=client_ip(),
+            )
 
 
 @blp.route("/pledges")

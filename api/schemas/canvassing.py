@@ -4,7 +4,9 @@ from geoalchemy2.shape import to_shape
 from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
 from api.schemas.common import query_id_field
+from api.schemas.common import id_field
 from canvass.canvassing.campaigns import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
+from canvass.canvassing.conflicts import CONFLICT_STATUSES
 from canvass.canvassing.followups import FOLLOW_UP_OUTCOMES, FOLLOW_UP_STATUSES
 from canvass.canvassing.integrity import FLAGS
 from canvass.canvassing.models import (
@@ -144,10 +146,17 @@ class ItemResultOut(Schema):
     status = fields.String(metadata={"description": "created | duplicate | rejected"})
     id = fields.Integer(metadata={"description": "the stored item's id (created, duplicate)"})
     error = fields.Nested(ItemError, metadata={"description": "why it was rejected"})
+    contact_details = fields.String(metadata={
+        "description": "pledge cards with a phone or e-mail, when created: updated | unchanged | kept_newer "
+                       "(an older card: the person's newer detail stays; the card's is kept in their history) | "
+                       "not_consented (stored on the card only). See docs/canvassing.md"})
+    conflict = fields.Boolean(metadata={
+        "description": "contacts, when created: true when it conflicts with another canvasser's result for the "
+                       "same door (stored and flagged `conflict`; a lead resolves it)"})
 
     @post_dump
     def _omit_empty(self, data, **kwargs):
-        for key in ("id", "error"):
+        for key in ("id", "error", "contact_details", "conflict"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
@@ -184,6 +193,11 @@ class ContactOut(Schema):
     do_not_contact = fields.Boolean()
     location = fields.Method("_location", allow_none=True)
     flags = fields.List(fields.String())
+    conflict_with_id = fields.Integer(allow_none=True, metadata={
+        "description": "flagged `conflict`: the contact whose result this one conflicts with"})
+    conflict_resolved_at = fields.DateTime(allow_none=True)
+    superseded_at = fields.DateTime(allow_none=True, metadata={
+        "description": "a lead kept the other result of a conflict: kept, but no longer the door's result"})
 
     def _location(self, contact):
         if contact.location is None:
@@ -212,6 +226,41 @@ class FlaggedContactPage(Schema):
     next_cursor = fields.Integer(allow_none=True)
 
 
+class ConflictArgs(Schema):
+    status = fields.String(load_default="open", validate=validate.OneOf(CONFLICT_STATUSES))
+    campaign_id = query_id_field()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    cursor = query_id_field(metadata={"description": "next_cursor of the previous page"})
+
+
+class ConflictOut(Schema):
+    id = fields.Integer(metadata={"description": "the conflict: its later-arriving (flagged) contact's id"})
+    status = fields.String(metadata={"description": "open | resolved"})
+    address = fields.String()
+    contact = fields.Nested(ContactOut, metadata={"description": "the later-arriving, flagged contact"})
+    recorded_by = fields.String(allow_none=True, metadata={"description": "its canvasser's name"})
+    conflicts_with = fields.Nested(ContactOut, metadata={"description": "the earlier result it conflicts with"})
+    conflicts_with_recorded_by = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by_id = fields.Integer(allow_none=True)
+
+
+class ConflictPage(Schema):
+    data = fields.List(fields.Nested(ConflictOut))
+    next_cursor = fields.Integer(allow_none=True)
+
+
+class ConflictResolutionIn(Schema):
+    keep_contact_id = id_field(required=True, metadata={"description": "one of the conflict's two contacts"})
+
+
+class ConflictResolutionOut(Schema):
+    id = fields.Integer()
+    kept_contact_id = fields.Integer()
+    superseded_contact_id = fields.Integer()
+    resolved_at = fields.DateTime()
+
+
 class PledgeOut(Schema):
     id = fields.Integer()
     client_id = fields.String()
@@ -225,6 +274,8 @@ class PledgeOut(Schema):
     occurred_at = fields.DateTime()
     received_at = fields.DateTime()
     consent_to_contact = fields.Boolean()
+    phone = fields.String(allow_none=True, metadata={"description": "as written on the card (normalized), consent or not"})
+    email = fields.String(allow_none=True, metadata={"description": "as written on the card (normalized), consent or not"})
     notes = fields.String(allow_none=True)
     follow_up_status = fields.String(metadata={"description": " | ".join(FOLLOW_UP_STATUSES)})
     follow_up_attempts = fields.Integer()

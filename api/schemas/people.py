@@ -24,8 +24,24 @@ class PersonOut(Schema):
     updated_at = fields.DateTime()
 
 
+class PersonContactDetailOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "phone | email"})
+    value = fields.String()
+    source = fields.String(metadata={"description": "card | on_file (before a card replaced it) | manual"})
+    source_pledge_id = fields.Integer(allow_none=True)
+    occurred_at = fields.DateTime(allow_none=True, metadata={"description": "when given; null: on file, date unknown"})
+    consent = fields.Boolean()
+    superseded_at = fields.DateTime(allow_none=True)
+    preferred = fields.Function(lambda row: bool(row.consent and row.superseded_at is None), metadata={
+        "description": "the person's preferred detail of its kind (people.phone / email)"})
+    recorded_at = fields.DateTime()
+
+
 class PersonDetailOut(Schema):
     person = fields.Nested(PersonOut)
+    contact_details = fields.List(fields.Nested(PersonContactDetailOut), metadata={
+        "description": "every phone and e-mail the person gave, newest first per kind"})
     contacts = fields.List(fields.Nested(ContactOut), metadata={"description": "the latest 50, newest first"})
     pledges = fields.List(fields.Nested(PledgeOut))
 

@@ -29,7 +29,8 @@ from canvass.canvassing.records import Contact
 from canvass.errors import ValidationFailed
 from canvass.geo.models import Building, Household
 
-FLAGS = ("far_from_door", "too_fast")
+# `conflict` is set by canvassing/conflicts.py (another canvasser's result for the same door).
+FLAGS = ("far_from_door", "too_fast", "conflict")
 FAR_FROM_DOOR_M = 150
 GOOD_ACCURACY_M = 50
 TOO_FAST_GAP = timedelta(seconds=20)

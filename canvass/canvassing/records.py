@@ -28,12 +28,18 @@ class Contact(Base):
         tenant_fk("contacts", "canvasser_id", "users", ondelete="SET NULL"),
         tenant_fk("contacts", "household_id", "households"),
         tenant_fk("contacts", "person_id", "people", ondelete="SET NULL"),
+        tenant_fk("contacts", "conflict_with_id", "contacts", ondelete="SET NULL"),
+        tenant_fk("contacts", "conflict_resolved_by_id", "users", ondelete="SET NULL"),
         CheckConstraint("(result_code IS NULL) <> (responses IS NULL)", name="result_xor_responses"),
+        CheckConstraint("conflict_resolved_at IS NULL OR conflict_with_id IS NOT NULL", name="resolved_needs_conflict"),
         Index("ix_contacts_organization_id_household_id_occurred_at", "organization_id", "household_id", "occurred_at"),
         Index("ix_contacts_organization_id_campaign_id_occurred_at", "organization_id", "campaign_id", "occurred_at"),
         Index("ix_contacts_organization_id_canvasser_id_occurred_at", "organization_id", "canvasser_id", "occurred_at"),
         # Leads list flagged contacts newest first; few are flagged, so a partial index stays small.
         Index("ix_contacts_flagged", "organization_id", "id", postgresql_where=text("cardinality(flags) > 0")),
+        # Open conflicts, listed for leads by id; few at any time.
+        Index("ix_contacts_open_conflicts", "organization_id", "id",
+              postgresql_where=text("conflict_with_id IS NOT NULL AND conflict_resolved_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -59,6 +65,13 @@ class Contact(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     # Integrity flags for leads (never a rejection): e.g. far_from_door, too_fast.
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    # Two canvassers' results for one door (canvassing/conflicts.py): set on the later-arriving
+    # contact, pointing at the one it conflicts with; the flag `conflict` is added with it.
+    conflict_with_id: Mapped[int | None] = mapped_column(BigInteger)
+    conflict_resolved_at: Mapped[datetime | None]
+    conflict_resolved_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The contact a lead did not keep when resolving a conflict: kept, but no longer the door's result.
+    superseded_at: Mapped[datetime | None]
 
 
 class Pledge(Base):
@@ -96,6 +109,10 @@ class Pledge(Base):
     occurred_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     consent_to_contact: Mapped[bool] = mapped_column(Boolean)
+    # The card's own contact details, normalized, always kept (consent or not); whether they
+    # became the person's is people/details.py's rule.
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
     notes: Mapped[str | None] = mapped_column(Text)
     # The follow-up plan organizers work from (e.g. first call within 7 days, 3 attempts, then a pause);
     # canvass/canvassing/followups.py owns the statuses and the schedule.

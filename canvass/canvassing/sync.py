@@ -35,12 +35,14 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, BigInteger, Text, and_, any_, bindparam, cast, column, func, select, update
+from sqlalchemy import JSON, BigInteger, Text, and_, any_, bindparam, cast, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from canvass.canvassing import integrity
+from canvass.canvassing.conflicts import flag_conflicts
+from canvass.canvassing.outcomes import apply_door_outcomes
 from canvass.canvassing.followups import initial_follow_up, organization_plan
 from canvass.canvassing.models import Campaign, Question
 from canvass.canvassing.records import Contact, Pledge
@@ -49,7 +51,10 @@ from canvass.db import utcnow
 from canvass.jobs import request_activity_rollup, request_rollup
 from canvass.errors import DomainError, Forbidden, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Building, Household
+from canvass.people.details import CardDetails, apply_card_details
 from canvass.people.matching import PersonRequest, delete_unreferenced_people, match_or_create_people
+from canvass.orgs.models import Organization
+from canvass.orgs.services import timezone_for
 from canvass.people.models import Person
 from canvass.turfs.leases import Stint
 from canvass.turfs.models import Assignment, AssignmentMember, TurfStop
@@ -66,6 +71,11 @@ class ItemResult:
     status: str  # created | duplicate | rejected
     id: int | None = None
     error: DomainError | None = None
+    # Pledge cards carrying a phone or e-mail, when created: what became of them
+    # (canvass/people/details.py: updated | unchanged | kept_newer | not_consented).
+    contact_details: str | None = None
+    # Contacts, when created and flagged `conflict` with another canvasser's result for the door: True.
+    conflict: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -210,8 +220,28 @@ def _ingest(session: Session, uploader: _Uploader, raws: list, kind: str) -> lis
             results[index] = ItemResult(echoes[index], kind, "duplicate", id=earlier.id)
 
     new_rows = [row for row in rows.values() if row["client_id"] in inserted]
+    created = {index: results[index] for index, row in rows.items() if row["client_id"] in inserted}
+    if kind == "pledge" and new_rows:
+        outcomes = apply_card_details(session, organization_id=uploader.organization_id, cards=[
+            CardDetails(pledge_id=inserted[row["client_id"]], person_id=row["person_id"],
+                        occurred_at=row["occurred_at"], consent=row["consent_to_contact"],
+                        phone=row["phone"], email=row["email"])
+            for row in new_rows
+        ])
+        for result in created.values():
+            result.contact_details = outcomes.get(result.id)
     if kind == "contact" and new_rows:
-        _apply_door_outcomes(session, uploader.organization_id, new_rows)
+        flagged = flag_conflicts(
+            session, organization_id=uploader.organization_id, timezone=_timezone(session, uploader.organization_id),
+            rows=[{**row, "id": inserted[row["client_id"]]} for row in new_rows],
+        )
+        for result in created.values():
+            result.conflict = True if result.id in flagged else None  # present only when flagged
+        # A conflicting result's door consequences wait for a lead's resolution (conflicts.py);
+        # a do-not-contact request is honoured at once.
+        apply_door_outcomes(session, uploader.organization_id, [
+            {**row, "result_code": None} if inserted[row["client_id"]] in flagged else row for row in new_rows
+        ])
         integrity.flag_pace(
             session,
             organization_id=uploader.organization_id,
@@ -220,6 +250,12 @@ def _ingest(session: Session, uploader: _Uploader, raws: list, kind: str) -> lis
             until=max(row["occurred_at"] for row in new_rows),
         )
     return results
+
+
+def _timezone(session: Session, organization_id: int) -> str:
+    """The organization's time zone (its local days), as the pipeline reads it."""
+    settings = session.execute(select(Organization.settings).where(Organization.id == organization_id)).scalar_one()
+    return timezone_for(Organization(settings=settings))
 
 
 def _any(values, type_) -> Any:
@@ -291,7 +327,7 @@ _CONTACT_FIELDS = (
 _PLEDGE_FIELDS = (
     "organization_id", "client_id", "pledge_type", "source", "person_id", "household_id", "campaign_id",
     "assignment_id", "canvasser_id", "device_id", "occurred_at", "consent_to_contact", "notes", "follow_up_status",
-    "next_follow_up_at",
+    "next_follow_up_at", "phone", "email",
 )
 
 
@@ -580,6 +616,7 @@ def _check_pledges(session: Session, uploader: _Uploader, items: dict[int, dict]
             "assignment_id": assignment.id if assignment else None, "canvasser_id": canvasser_id,
             "device_id": uploader.device_id, "occurred_at": item["occurred_at"],
             "consent_to_contact": item["consent_to_contact"], "notes": item["notes"],
+            "phone": card_person.get("phone"), "email": card_person.get("email"),
         }
     if not checked:
         return {}, []
@@ -594,52 +631,3 @@ def _check_pledges(session: Session, uploader: _Uploader, items: dict[int, dict]
         if created:
             created_people.append(person_id)
     return checked, created_people
-
-
-# --- what a door result means for the people and households ----------------------------
-
-
-def _apply_door_outcomes(session: Session, organization_id: int, rows: list[dict]) -> None:
-    """moved: the person's residence (or, with no person named, every listed resident's) is no
-    longer current; deceased: the person; wrong_address: the household is flagged; a
-    do-not-contact request: the person, else the whole household."""
-    moved_people, moved_households, deceased, wrong, dnc_people, dnc_households = (set() for _ in range(6))
-    for row in rows:
-        person_id, household_id, code = row["person_id"], row["household_id"], row["result_code"]
-        if code == "moved":
-            if person_id:
-                moved_people.add(person_id)
-            else:
-                moved_households.add(household_id)
-        elif code == "deceased" and person_id:
-            deceased.add(person_id)
-        elif code == "wrong_address":
-            wrong.add(household_id)
-        if row["do_not_contact"]:
-            if person_id:
-                dnc_people.add(person_id)
-            else:
-                dnc_households.add(household_id)
-
-    def update_people(column, ids, *where, **values):
-        wanted = _wanted(sorted(ids), BigInteger)
-        session.execute(update(Person).where(Person.organization_id == organization_id, column == wanted.c.value, *where)
-                        .values(**values))
-
-    def update_households(ids, **values):
-        wanted = _wanted(sorted(ids), BigInteger)
-        session.execute(update(Household).where(Household.organization_id == organization_id,
-                                                Household.id == wanted.c.value).values(**values))
-
-    if moved_people:
-        update_people(Person.id, moved_people, residence_current=False)
-    if moved_households:
-        update_people(Person.household_id, moved_households, Person.merged_into_id.is_(None), residence_current=False)
-    if deceased:
-        update_people(Person.id, deceased, deceased=True)
-    if dnc_people:
-        update_people(Person.id, dnc_people, do_not_contact=True)
-    if wrong:
-        update_households(wrong, wrong_address=True)
-    if dnc_households:
-        update_households(dnc_households, do_not_contact=True)

@@ -113,17 +113,19 @@ def _pledges_sql(scope: Scope, args: dict) -> tuple[tuple, str]:
     columns = ("id", "client_id", "occurred_at", "received_at", "pledge_type", "source", "campaign_id", "campaign",
                "canvasser_id", "canvasser", "person_id", "first_name", "last_name", "phone", "email", "household_id",
                "address", "unit", "city", "zip", "ward", "consent_to_contact", "follow_up_status", "next_follow_up_at",
-               "notes")
+               "notes", "card_phone", "card_email")
     where = _record_filters(
         "g", scope, args, changed="(g.received_at >= %(changed_since)s OR g.last_follow_up_at >= %(changed_since)s)"
     )
     sql = f"""
         SELECT g.id, g.client_id, {_iso("g.occurred_at")}, {_iso("g.received_at")}, g.pledge_type, g.source,
                g.campaign_id, k.name, g.canvasser_id, u.name, g.person_id, p.first_name, p.last_name,
-               -- contact details only where the card consented to contact
+               -- contact details only where the card consented to contact: the person's preferred ones
+               -- (the newest consented, canvass/people/details.py), then (last columns) the card's own
                CASE WHEN g.consent_to_contact THEN p.phone END, CASE WHEN g.consent_to_contact THEN p.email END,
                h.id, b.line1, h.unit, b.city, b.zip, w.name, g.consent_to_contact, g.follow_up_status,
-               {_iso("g.next_follow_up_at")}, g.notes
+               {_iso("g.next_follow_up_at")}, g.notes,
+               CASE WHEN g.consent_to_contact THEN g.phone END, CASE WHEN g.consent_to_contact THEN g.email END
         FROM pledges g
         JOIN people p ON p.organization_id = g.organization_id AND p.id = g.person_id
         LEFT JOIN campaigns k ON k.organization_id = g.organization_id AND k.id = g.campaign_id

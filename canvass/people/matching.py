@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, String, and_, delete, exists, func, insert, literal, or_, select, tuple_, union_all, update, values
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import column
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.canvassing.records import Contact, Pledge
 from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
-from canvass.people.models import Person
+from canvass.people.details import list_person_details, move_details_on_merge, record_manual_details
+from canvass.people.models import Person, PersonContactDetail
 from canvass.people.services import clean_email, clean_phone, name_key
 from canvass.pipeline.rollup import move_person_records
 
@@ -51,8 +51,9 @@ class PersonRequest:
 def match_or_create_people(session: Session, *, organization_id: int, requests: list[PersonRequest]) -> list[tuple[int, bool]]:
     """(person id, created?) for each request, in order.
 
-    Several cards for the same new person in one batch create one person. A
-    matched person who lacks a phone or e-mail gets the card's.
+    Several cards for the same new person in one batch create one person. New people are
+    created without a phone or e-mail: the cards' details are applied once the cards are stored,
+    by the rule of canvass/people/details.py (consent, newest card first).
     """
     open_ = [r for r in requests if r.person_id is None]
     by_name: dict[tuple[int, str], int] = {}
@@ -71,12 +72,25 @@ def match_or_create_people(session: Session, *, organization_id: int, requests: 
     phones = sorted({r.phone for r in open_ if r.phone})
     emails = sorted({r.email for r in open_ if r.email})
     if phones or emails:
-        rows = session.execute(
+        # The preferred details, and any detail a person ever gave (a card without consent included:
+        # matching is not contacting).
+        detail = PersonContactDetail
+        given = (
+            select(detail.person_id.label("id"),
+                   case((detail.kind == "phone", detail.value)).label("phone"),
+                   case((detail.kind == "email", detail.value)).label("email"))
+            .join(Person, and_(Person.organization_id == detail.organization_id, Person.id == detail.person_id))
+            .where(detail.organization_id == organization_id, Person.merged_into_id.is_(None),
+                   or_(and_(detail.kind == "phone", detail.value.in_(phones)),
+                       and_(detail.kind == "email", detail.value.in_(emails))))
+        )
+        on_people = (
             select(Person.id, Person.phone, Person.email)
             .where(Person.organization_id == organization_id, Person.merged_into_id.is_(None),
                    or_(Person.phone.in_(phones), Person.email.in_(emails)))
-            .order_by(Person.id)
         )
+        found = union_all(on_people, given).subquery()
+        rows = session.execute(select(found.c.id, found.c.phone, found.c.email).order_by(found.c.id))
         for person_id, phone, email in rows:
             if phone in phones:
                 by_phone.setdefault(phone, person_id)
@@ -113,13 +127,8 @@ def match_or_create_people(session: Session, *, organization_id: int, requests: 
             slot = len(new_rows)
             new_rows.append({
                 "organization_id": organization_id, "household_id": r.household_id, "first_name": r.first_name.strip(),
-                "last_name": r.last_name.strip(), "name_key": r.key, "phone": r.phone, "email": r.email,
-                "source": r.source,
+                "last_name": r.last_name.strip(), "name_key": r.key, "source": r.source,
             })
-        else:
-            row = new_rows[slot]
-            row["phone"] = row["phone"] or r.phone
-            row["email"] = row["email"] or r.email
         if r.household_id and r.key:
             new_names.setdefault((r.household_id, r.key), slot)
         if r.phone:
@@ -132,22 +141,6 @@ def match_or_create_people(session: Session, *, organization_id: int, requests: 
         for index, slot in slot_of.items():
             results[index] = (ids[slot], True)
 
-    fills = {}
-    for r, (person_id, created) in zip(requests, results):
-        if not created and (r.phone or r.email):
-            phone, email = fills.get(person_id, (None, None))
-            fills[person_id] = (phone or r.phone, email or r.email)
-    if fills:
-        card = values(column("id", BigInteger), column("phone", String), column("email", String), name="card").data(
-            [(person_id, phone, email) for person_id, (phone, email) in sorted(fills.items())]
-        )
-        session.execute(
-            update(Person)
-            .where(Person.organization_id == organization_id, Person.id == card.c.id,
-                   or_(and_(Person.phone.is_(None), card.c.phone.is_not(None)),
-                       and_(Person.email.is_(None), card.c.email.is_not(None))))
-            .values(phone=func.coalesce(Person.phone, card.c.phone), email=func.coalesce(Person.email, card.c.email))
-        )
     return results
 
 
@@ -184,6 +177,7 @@ def get_person_detail(session: Session, *, organization_id: int, person_id: int,
     contacts, pledges = Contact.__table__, Pledge.__table__
     return {
         "person": person,
+        "contact_details": list_person_details(session, organization_id=organization_id, person_id=person_id),
         "contacts": session.execute(
             select(contacts).where(contacts.c.organization_id == organization_id, contacts.c.person_id == person_id)
             .order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit)
@@ -219,6 +213,9 @@ def update_person(
         if normalized != getattr(person, name):
             changes[name] = [getattr(person, name), normalized]
             setattr(person, name, normalized)
+    if "phone" in changes or "email" in changes:
+        record_manual_details(session, organization_id=organization_id, person_id=person.id,
+                              changes={kind: changes[kind] for kind in ("phone", "email") if kind in changes})
     if do_not_contact is not None and do_not_contact != person.do_not_contact:
         changes["do_not_contact"], person.do_not_contact = [person.do_not_contact, do_not_contact], do_not_contact
     if changes:
@@ -330,6 +327,9 @@ def merge_people(
     # Attendance, dues, events led and a member login move too; both people are recomputed
     # (the moved rows keep their ids, so the pipeline's watermarks would not see them move).
     move_person_records(session, organization_id=organization_id, from_person_id=source.id, into_person_id=target.id)
+    # Their details' history moves too; the survivor's own preferred details stay preferred.
+    move_details_on_merge(session, organization_id=organization_id, from_person_id=source.id, into_person_id=target.id,
+                          kept_kinds={kind for kind in ("phone", "email") if getattr(target, kind)})
     target.phone = target.phone or source.phone
     target.email = target.email or source.email
     target.do_not_contact = target.do_not_contact or source.do_not_contact

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canvass.db import Base, tenant_fk, tenant_key
@@ -48,3 +48,43 @@ class Person(Base):
     merged_into_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class PersonContactDetail(Base):
+    """Every phone number and e-mail address a person gave (or had on file), newest consented
+    one first: the history behind people.phone / people.email (canvass/people/details.py).
+
+    One row per detail seen: a pledge card's phone and its e-mail (`source` card, with the card
+    and its `occurred_at`), a value that was on file before a card replaced it (`on_file`, when
+    unknown), an organizer's correction (`manual`). The person's preferred detail of a kind is
+    their consented row with no `superseded_at`; the partial unique index keeps it to one.
+    Rows without consent are evidence only: never preferred, never called.
+    """
+
+    __tablename__ = "person_contact_details"
+    __table_args__ = (
+        tenant_key("person_contact_details"),
+        tenant_fk("person_contact_details", "person_id", "people", ondelete="CASCADE"),
+        tenant_fk("person_contact_details", "source_pledge_id", "pledges", ondelete="SET NULL"),
+        CheckConstraint("kind IN ('phone', 'email')", name="known_kind"),
+        CheckConstraint("source IN ('card', 'on_file', 'manual')", name="known_source"),
+        Index("ix_person_contact_details_organization_id_person_id", "organization_id", "person_id"),
+        Index("uq_person_contact_details_preferred", "organization_id", "person_id", "kind", unique=True,
+              postgresql_where=text("consent AND superseded_at IS NULL")),
+        # Matching looks cards up by any detail a person ever gave.
+        Index("ix_person_contact_details_organization_id_value", "organization_id", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # phone | email
+    value: Mapped[str] = mapped_column(String(254))  # normalized like people.phone / people.email
+    source: Mapped[str] = mapped_column(String(8))  # card | on_file | manual
+    source_pledge_id: Mapped[int | None] = mapped_column(BigInteger)
+    # When the person gave it (a card's occurred_at; now for a correction; null: on file, date unknown).
+    occurred_at: Mapped[datetime | None]
+    consent: Mapped[bool] = mapped_column(Boolean)
+    # When a newer consented detail of the same kind replaced it as the preferred one.
+    superseded_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -111,6 +111,8 @@ _DOCUMENT_SQL = text(f"""
             FROM contacts c
             WHERE c.organization_id = s.organization_id AND c.household_id = s.household_id
               AND c.campaign_id = head.campaign_id
+              -- standing results only: not superseded, not in an open conflict (canvassing/conflicts.py)
+              AND c.superseded_at IS NULL AND (c.conflict_with_id IS NULL OR c.conflict_resolved_at IS NOT NULL)
             ORDER BY c.occurred_at DESC, c.id DESC
             LIMIT 1
         ) last ON true

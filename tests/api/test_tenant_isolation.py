@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
-from canvass.canvassing.records import Pledge
+from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut
 from tests.canvass.pipeline.builders import dues, event
@@ -39,7 +39,15 @@ def _their_ids(session):
     pledge = Pledge(organization_id=org.id, client_id=uuid.uuid4(), pledge_type="vote", person_id=person.id,
                     occurred_at=datetime.now(timezone.utc), consent_to_contact=True)
     cut = TurfCut(organization_id=org.id, ward_id=ward.id, target_doors=100)
-    session.add_all([pledge, cut])
+    # Two canvassers' results for one door: a conflict (named by its flagged contact's id).
+    door = dict(organization_id=org.id, campaign_id=campaign.id, assignment_id=assignment.id,
+                household_id=household.id, occurred_at=datetime.now(timezone.utc))
+    standing = Contact(client_id=uuid.uuid4(), result_code="refused", **door)
+    session.add_all([pledge, cut, standing])
+    session.flush()
+    flagged = Contact(client_id=uuid.uuid4(), result_code="moved", conflict_with_id=standing.id, flags=["conflict"],
+                      **door)
+    session.add(flagged)
     session.flush()
     meeting = event(session, org=org, starts_at=datetime.now(timezone.utc))
     payment = dues(session, person=person, amount_cents=1000, paid_on="2026-11-01", period_start="2026-11-01",
@@ -47,7 +55,7 @@ def _their_ids(session):
     return org, {
         "user_id": canvasser.id, "campaign_id": campaign.id, "pledge_id": pledge.id, "person_id": person.id,
         "boundary_id": ward.id, "turf_id": turf.id, "cut_id": cut.id, "assignment_id": assignment.id,
-        "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
+        "conflict_id": flagged.id, "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
         # no vote exists in org A: an id that exists nowhere must answer exactly like a foreign one
         "vote_id": 2_000_000_000,
     }
@@ -65,6 +73,7 @@ def _snapshot(session, org):
         rows(select(Assignment.id, Assignment.status, Assignment.leased_until).where(Assignment.organization_id == org.id)),
         rows(select(Person.id, Person.first_name, Person.merged_into_id).where(Person.organization_id == org.id)),
         rows(select(Team.id, Team.name, Team.status).where(Team.organization_id == org.id)),
+        rows(select(Contact.id, Contact.superseded_at, Contact.conflict_resolved_at).where(Contact.organization_id == org.id)),
         rows(select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.organization_id == org.id)),
         rows(select(AssignmentMember.assignment_id, AssignmentMember.user_id, AssignmentMember.left_at)
              .where(AssignmentMember.organization_id == org.id)),
