@@ -6,7 +6,7 @@ import pytest
 from tests.faults.services import PgCluster, RedisServer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pg_cluster():
     cluster = PgCluster()
     try:
@@ -16,7 +16,7 @@ def pg_cluster():
         cluster.remove()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fault_database_url(pg_cluster):
     from canvass.migrate import upgrade_database
 
