@@ -130,7 +130,7 @@ def _release(worker: Worker) -> None:
         if process is not None and process.is_alive():
             process.terminate()
             process.join(5)
-    except Exception:  # noqa: BLE001 - best effort; the next worker starts its own
+    except Exception:  # best effort; the next worker starts its own
         log.debug("could not release what the last worker started", exc_info=True)
 
 

@@ -49,11 +49,10 @@ class PgCluster:
     def _bootstrap(self, script: str) -> dict:
         env = {**os.environ, "CANVASS_DATA_DIR": str(self.data_dir), "CANVASS_SKIP_APT": "1"}
         env.pop("CANVASS_PG_VERSION", None)
+        report = 'printf "PORT=%s\\nBIN=%s\\nPGDATA=%s\\nOSUSER=%s\\n" "$CV_PG_PORT" "$CV_PG_BIN" "$CV_PGDATA" "$CV_PG_OSUSER"'
         out = subprocess.run(
-            ["bash", "-c", f'. "{BOOTSTRAP}"; set -e; cv_ensure_datadir; {script}; '
-                           'printf "PORT=%s\\nBIN=%s\\nPGDATA=%s\\nOSUSER=%s\\n" '
-                           '"$CV_PG_PORT" "$CV_PG_BIN" "$CV_PGDATA" "$CV_PG_OSUSER"'],
-            env=env, capture_output=True, text=True, timeout=120,
+            ["bash", "-c", f'. "{BOOTSTRAP}"; set -e; cv_ensure_datadir; {script}; {report}'],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
         )
         assert out.returncode == 0, out.stderr
         self.log = out.stderr
@@ -90,7 +89,7 @@ class PgCluster:
     def remove(self) -> None:
         if self.pgdata and os.path.exists(os.path.join(self.pgdata, "postmaster.pid")):
             subprocess.run(self._as_pg(f"{self.bin}/pg_ctl", "stop", "-D", self.pgdata, "-m", "immediate", "-w"),
-                           capture_output=True, cwd="/", timeout=60)
+                           capture_output=True, cwd="/", timeout=60, check=False)
         shutil.rmtree(self.home, ignore_errors=True)
 
 

@@ -30,7 +30,7 @@ def test_two_servers_of_one_user_both_answer_and_stopping_one_leaves_the_other(t
             servers.append(subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "api:create_app()"],
                 cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            wait_until(lambda: answers(port), 30, interval=0.2, what=f"gunicorn on {port}")
+            wait_until(lambda port=port: answers(port), 30, interval=0.2, what=f"gunicorn on {port}")
         assert [answers(port) for port in ports] == [True, True]
         assert all(server.poll() is None for server in servers)
         assert not (tmp_path / ".gunicorn").exists()  # no control socket to share
