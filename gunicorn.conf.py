@@ -19,3 +19,9 @@ import os
 
 worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
+
+# gunicorn 25.1+ opens a control socket for `gunicornc` at one path per system user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl). Two servers run by the same user
+# (`make run` next to the benchmark, two worktrees, a test server) would take that one path from
+# each other, and `gunicornc` would talk to whichever started last. We don't use gunicornc: off.
+control_socket_disable = True

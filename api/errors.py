@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Flask, jsonify
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from canvass.errors import DomainError, RateLimited
@@ -93,7 +97,50 @@ def handle_http_exception(error: HTTPException):
     return error_response(status, code, message, details)
 
 
+# How long a client should wait before retrying while a dependency is down: a restart of
+# PostgreSQL or Redis takes seconds. Phones keep their queue and retry (sync is idempotent).
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATEs of a server that is going away or not yet accepting connections (class 08 is any
+# connection exception); a psycopg error without SQLSTATE comes from the client side of the
+# connection (refused, reset, closed), never from a statement.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+
+
+def dependency_down(error: BaseException) -> str | None:
+    """"database" or "redis" when the error means that service is unreachable, else None.
+
+    Only lost or refused connections and pool timeouts count: a lock timeout, a serialization
+    failure or a cancelled statement are also OperationalErrors, and stay what they are.
+    """
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return "database"
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return "database"
+        error = error.orig
+    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+        sqlstate = getattr(error, "sqlstate", None)
+        if sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+            return "database"
+        return None
+    if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        return "redis"
+    return None
+
+
+def handle_unavailable(service: str):
+    return error_response(
+        503, "service_unavailable", "the service is briefly unavailable; retry shortly",
+        {"dependency": service}, {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def handle_unexpected(error: Exception):
+    service = dependency_down(error)
+    if service is not None:
+        log.error("%s unavailable: %s: %s", service, type(error).__name__, error)
+        return handle_unavailable(service)
     log.exception("unhandled error")
     return error_response(500, "internal_error", "something went wrong on our side")
 

@@ -400,10 +400,24 @@ cv_pg_initdb() {
 # ---- canvass embedded cluster (scripts/bootstrap.sh); port is given on the command line
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$sockdir'
-synchronous_commit = off
 max_connections = 200
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
+}
+
+# A commit is acknowledged only once it is on disk. Bootstraps before issue 10 wrote
+# `synchronous_commit = off` into the cluster's postgresql.conf (an acknowledged sync could be
+# lost in a crash); take that line out of a cluster they made. Sets CV_PG_CONF_CHANGED.
+CV_PG_CONF_CHANGED=0
+cv_pg_durable_conf() {
+    local conf=$CV_PGDATA/postgresql.conf
+    CV_PG_CONF_CHANGED=0
+    if grep -qE '^[[:space:]]*synchronous_commit[[:space:]]*=[[:space:]]*off' "$conf" 2>/dev/null; then
+        cv_log "Removing 'synchronous_commit = off' from $conf (an older bootstrap wrote it)"
+        cv_as_pg sed -i -E '/^[[:space:]]*synchronous_commit[[:space:]]*=[[:space:]]*off/d' "$conf" ||
+            cv_die "could not edit $conf"
+        CV_PG_CONF_CHANGED=1
+    fi
 }
 
 cv_pg_running() {
@@ -420,8 +434,13 @@ cv_pg_start() {
     bin=$(cv_pg_bindir "$ver")
     CV_PG_BIN=$bin
     [ -f "$CV_PGDATA/PG_VERSION" ] || cv_pg_initdb "$ver"
+    cv_pg_durable_conf
     if cv_pg_running "$ver"; then
         port=$(sed -n 4p "$CV_PGDATA/postmaster.pid")
+        if [ "$CV_PG_CONF_CHANGED" = 1 ]; then
+            cv_log "Reloading PostgreSQL's configuration (commits are durable again)"
+            cv_as_pg "$bin/pg_ctl" reload -D "$CV_PGDATA" >/dev/null || cv_warn "pg_ctl reload failed"
+        fi
     else
         port=$(cv_port_for PG_PORT "$(cv_port_get REDIS_PORT)") || cv_die "no free port for PostgreSQL"
         cv_log "Starting PostgreSQL $ver on 127.0.0.1:$port"

@@ -1,43 +1,24 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # cleanup functions are only called from traps
 # `make run`: bootstrap, migrate, seed the demo org (first time only), then supervise
-# web + worker + cron. Ctrl-C (or any of the three dying) stops everything cleanly,
-# including the embedded PostgreSQL/Redis this run started; data in .data/ is kept.
+# web + worker + cron (scripts/supervise.sh): a process that exits is started again, after
+# 1 s, 2 s, 4 s ... up to 30 s (back to 1 s once it has stayed up a minute); the web server
+# too. Ctrl-C, SIGTERM or SIGHUP (also when started in the background, `make run &`) stops
+# everything cleanly, including the embedded PostgreSQL/Redis this run started; data in .data/
+# is kept.
 #
 # Honours PORT (default 8000), DATABASE_URL, REDIS_URL, .env, CANVASS_KEEP_SERVICES=1.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/supervise.sh"
+sv_reexec_with_default_signals "$0" "$@"   # before anything starts: `make run &` must stop on SIGINT
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
-
-declare -a PIDS=()
-declare -A NAMES=()
-
-stop_children() {
-    local pid _ alive
-    [ "${#PIDS[@]}" = 0 ] && return 0
-    cv_log "Stopping web, worker and cron"
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 300); do          # up to 30 s for graceful shutdown (rq finishes its job)
-        alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ "$alive" = 0 ] && break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            cv_warn "${NAMES[$pid]} did not stop in time; killing it"
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-}
 
 on_exit() {
     local rc=$?
     set +e   # a failed write (the pipe's reader died with the same Ctrl-C) must not end the cleanup
     # Neither a second Ctrl-C, a closed pipe (make run | tee) nor a closed terminal may cut the cleanup short.
     trap '' INT TERM PIPE HUP
-    stop_children
+    sv_stop_all
     cv_stop_started
     exit "$rc"
 }
@@ -70,27 +51,18 @@ if [ -n "$demo_out" ] && [ -n "$(printf '%s\n' "$demo_out" | grep -iE 'password|
     printf '%s\n' "$demo_out" | sed -nE '/(organi[sz]ation .*ready|login)/I,$p' >"$LOGINS_FILE"
 fi
 
-# start NAME CMD...: own session (so Ctrl-C reaches only this supervisor), output prefixed
-start() {
-    local name=$1; shift
-    setsid "$@" </dev/null > >(trap '' INT TERM; exec sed -u "s/^/$(printf '%-6s' "$name") | /") 2>&1 &
-    PIDS+=("$!")
-    NAMES[$!]=$name
-}
-
-start web    gunicorn --bind "127.0.0.1:$WEB_PORT" 'api:create_app()'  # workers: gunicorn.conf.py
-start worker rq worker --url "$REDIS_URL" --with-scheduler canvass
-start cron   rq cron --url "$REDIS_URL" workers/cron_schedule.py
-
-all_alive() { local pid; for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done; }
+sv_add web    gunicorn --bind "127.0.0.1:$WEB_PORT" 'api:create_app()'  # workers: gunicorn.conf.py
+sv_add worker python -m workers.main --url "$REDIS_URL" --with-scheduler canvass  # outlives Redis
+sv_add cron   rq cron --url "$REDIS_URL" workers/cron_schedule.py
+sv_start_all
 
 for _ in $(seq 600); do          # wait up to 60 s for the web server to accept connections
-    all_alive || break
+    sv_all_alive || break
     (exec 3<>"/dev/tcp/127.0.0.1/$WEB_PORT") 2>/dev/null && break
     sleep 0.1
 done
 
-if all_alive; then
+if sv_all_alive; then
     {
         echo
         echo "  canvass is running"
@@ -110,10 +82,4 @@ if all_alive; then
     } >&2
 fi
 
-dead=
-rc=0
-wait -n -p dead "${PIDS[@]}" || rc=$?
-# only reached when a child exited by itself (signals exit through the traps above)
-cv_log "${NAMES[$dead]:-a process} exited with status $rc; stopping everything"
-[ "$rc" = 0 ] && rc=1
-exit "$rc"
+sv_run   # until Ctrl-C / SIGTERM / SIGHUP (the traps above stop everything)

@@ -1,16 +1,32 @@
-"""The one cron process loads its schedule the way `rq cron workers/cron_schedule.py` does."""
+"""The one cron process loads its schedule the way `rq cron workers/cron_schedule.py` does, and
+runs what is written below: the expectation is spelled out here, independently of SCHEDULE, so a
+job dropped, renamed, re-timed or pointed at the wrong queue fails this test."""
 from pathlib import Path
 
 from rq.cron import CronScheduler
 
-from workers.cron_schedule import SCHEDULE
-
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "workers" / "cron_schedule.py"
 
+# function (module.name) -> (every N seconds or a cron line, job_timeout or None)
+EXPECTED = {
+    "workers.turf_jobs.expire_leases": (60, None),
+    "workers.turf_jobs.compact_walklist_changes_all": ("30 4 * * *", 1800),
+    "workers.pipeline_jobs.rollup_all_pipelines": (300, 900),  # safety net for lost enqueues
+    "workers.pipeline_jobs.age_all_memberships": ("15 3 * * *", 900),
+    "workers.pipeline_jobs.rebuild_all_pipelines": ("45 3 * * *", 900),
+    "workers.dashboard_jobs.rollup_activity_all": (300, 900),  # safety net for lost enqueues
+    "workers.dashboard_jobs.rebuild_activity_all": ("15 4 * * *", 1800),
+}
 
-def test_rq_cron_loads_every_periodic_job(redis_client):
+
+def test_rq_cron_loads_the_expected_periodic_jobs(redis_client, monkeypatch):
+    monkeypatch.delenv("CANVASS_QUEUE", raising=False)
     scheduler = CronScheduler(connection=redis_client)
     scheduler.load_config_from_file(str(SCHEDULE_FILE))
-    loaded = sorted(job.func.__name__ for job in scheduler.get_jobs())
-    assert loaded == sorted(name for name, _ in SCHEDULE)
-    assert {"expire_leases", "rollup_all_pipelines", "age_all_memberships", "rebuild_all_pipelines"} <= set(loaded)
+    loaded = {}
+    for job in scheduler.get_jobs():
+        assert job.func_name not in loaded, f"{job.func_name} is scheduled twice"
+        assert job.queue_name == "canvass"
+        loaded[job.func_name] = (job.interval or job.cron, job.job_options.get("job_timeout"))
+    assert loaded == EXPECTED
+
