@@ -1,7 +1,7 @@
 """The demo organization: a ward IPO with a user in every role.
 
-Later areas (boundaries, households, turfs, campaigns) add their steps here, so
-`canvass demo` always stands up everything a newcomer needs to try the product.
+It stands on top of every area (boundaries and households, turfs, campaigns), so
+`canvass demo` stands up everything a newcomer needs to try the product.
 """
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from canvass.auth.services import create_user
+from canvass.canvassing.demo import seed_demo_campaign
+from canvass.geo.demo import seed_demo_geography
 from canvass.orgs.services import create_organization
+from canvass.turfs.services import cut_turfs_for_area
 
 DEMO_PASSWORD = "canvass-demo-2026"
+DEMO_TURF_DOORS = 100
 DEMO_ORG_SLUG = "ward33-wf"
 DEMO_COALITION_SLUG = "chicago-ipo-coalition"
 DEMO_USERS = [
@@ -41,9 +45,10 @@ def seed_demo(session: Session, *, households: int = 20000, seed: int = 33, echo
         create_user(session, organization_id=org.id, email=email, name=name, roles=roles, password=DEMO_PASSWORD)
         summary.logins.append((role, email))
     echo(f"created {org.name} with {len(DEMO_USERS)} users")
-    from canvass.canvassing.demo import seed_demo_campaign
-    from canvass.geo.demo import seed_demo_geography
-
-    seed_demo_geography(session, organization_id=org.id, households=households, seed=seed, echo=echo)
+    geography = seed_demo_geography(session, organization_id=org.id, households=households, seed=seed, echo=echo)
+    if geography.households:
+        cut = cut_turfs_for_area(session, organization_id=org.id, actor_id=None, target_doors=DEMO_TURF_DOORS,
+                                 ward=geography.ward)
+        echo(f"cut ward {geography.ward} into {len(cut.turfs)} turfs of about {DEMO_TURF_DOORS} doors")
     seed_demo_campaign(session, organization_id=org.id, echo=echo)
     return summary

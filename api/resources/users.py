@@ -8,6 +8,7 @@ from api.extensions import db
 from api.schemas.auth import RevokedOut, UserCreate, UserListArgs, UserOut, UserUpdate
 from canvass.auth import services as users
 from canvass.db import transaction
+from canvass.operations import accounts
 
 blp = Blueprint("users", __name__, url_prefix="/v1", description="The organization's users (admins manage them)")
 
@@ -54,7 +55,7 @@ class UserItem(MethodView):
     def patch(self, body, user_id):
         """Change name, phone, roles, password, or (de)activate. Role changes are audited."""
         with transaction(db.session) as session:
-            return users.update_user(
+            return accounts.update_user(
                 session, organization_id=current_user().organization_id, user_id=user_id,
                 actor=current_user(), ip_address=client_ip(), **body,
             )
@@ -64,7 +65,7 @@ class UserItem(MethodView):
     def delete(self, user_id):
         """Deactivate the user: history stays, every token stops working."""
         with transaction(db.session) as session:
-            return users.deactivate_user(
+            return accounts.deactivate_user(
                 session, organization_id=current_user().organization_id, user_id=user_id,
                 actor=current_user(), ip_address=client_ip(),
             )

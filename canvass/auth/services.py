@@ -329,8 +329,6 @@ def update_user(
                 details={"from": sorted(user.roles), "to": sorted(roles)},
                 ip_address=ip_address,
             )
-            if "canvasser" in user.roles and "canvasser" not in roles:
-                _leave_teams(session, user, actor, reason="no longer a canvasser")
             user.roles = roles
     if password is not None:
         validate_password(password)
@@ -367,17 +365,8 @@ def deactivate_user(session: Session, *, organization_id: int, user_id: int, act
             session, action="user.deactivated", organization_id=organization_id, actor_user_id=actor.id,
             target_type="user", target_id=user.id, ip_address=ip_address,
         )
-        _leave_teams(session, user, actor, reason="deactivated")
     session.flush()
     return user
-
-
-def _leave_teams(session: Session, user: User, actor: User, *, reason: str) -> None:
-    # Imported here: teams build on users, not the other way round.
-    from canvass.turfs.teams import remove_from_every_team
-
-    remove_from_every_team(session, organization_id=user.organization_id, user_id=user.id, actor_id=actor.id,
-                           reason=reason)
 
 
 def user_last_login(session: Session, *, user_id: int) -> datetime | None:

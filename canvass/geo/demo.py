@@ -1,7 +1,7 @@
-"""The demo's geography: the real 33rd ward and its precincts, seeded synthetic households, cut turfs.
+"""The demo's geography: the real 33rd ward and its precincts, and seeded synthetic households.
 
 Everything goes through the product's own paths (boundary import, household
-CSV import, automatic cut), so the demo exercises what a real ward would.
+CSV import), so the demo exercises what a real ward would; canvass/demo.py then cuts the turfs.
 """
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from canvass.errors import ValidationFailed
 from canvass.geo.boundaries import import_boundaries
 from canvass.geo.households import import_households
 from canvass.geo.synthetic import generate_households, write_households_csv
-from canvass.turfs.services import cut_turfs_for_area
 
 DEMO_WARD = "33"
-DEMO_TURF_DOORS = 100
 # The ward-33 slice of the public Chicago files ships with the package, so the
 # demo needs nothing outside the repository (see demo_data/README.md).
 WARDS_FILE = "ward33_2023.geojson"
@@ -37,7 +35,6 @@ class DemoGeography:
     precincts: int
     households: int
     people: int
-    turfs: int
 
 
 def _load(data_dir: Path, name: str) -> dict:
@@ -61,7 +58,7 @@ def seed_demo_geography(
     echo=print,
     data_dir: Path | None = None,
 ) -> DemoGeography:
-    """Ward 33 and its precincts, `households` synthetic households inside it, and turfs of ~100 doors."""
+    """Ward 33 and its precincts, and `households` synthetic households inside it."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     wards = _load(data_dir, WARDS_FILE)
     ward_feature = next(f for f in wards["features"] if str(f["properties"].get("ward")) == DEMO_WARD)
@@ -73,7 +70,7 @@ def seed_demo_geography(
                       geojson={"type": "FeatureCollection", "features": ward_precincts},
                       name_field="FIRST_prec", parent_field="FIRST_ward")
     echo(f"imported ward {DEMO_WARD} and its {len(ward_precincts)} precincts")
-    result = DemoGeography(ward=DEMO_WARD, precincts=len(ward_precincts), households=0, people=0, turfs=0)
+    result = DemoGeography(ward=DEMO_WARD, precincts=len(ward_precincts), households=0, people=0)
     if households <= 0:
         return result
 
@@ -85,9 +82,4 @@ def seed_demo_geography(
         summary = import_households(session, organization_id=organization_id, stream=buffer)
     result.households, result.people = summary.households_in_file, summary.people_created
     echo(f"imported {result.households} synthetic households ({result.people} people) in ward {DEMO_WARD}")
-
-    cut = cut_turfs_for_area(session, organization_id=organization_id, actor_id=None,
-                             target_doors=DEMO_TURF_DOORS, ward=DEMO_WARD)
-    result.turfs = len(cut.turfs)
-    echo(f"cut ward {DEMO_WARD} into {result.turfs} turfs of about {DEMO_TURF_DOORS} doors")
     return result

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from canvass.operations import accounts
 from canvass.turfs import leases, teams
 from canvass.turfs.leases import Stint
 from canvass.turfs.models import Assignment, AssignmentMember, TurfEvent
@@ -151,11 +152,9 @@ def test_a_team_has_at_most_max_members(db_session, crew, monkeypatch):
 
 @pytest.mark.parametrize("change", [{"is_active": False}, {"roles": ["field_lead"]}])
 def test_someone_who_can_no_longer_canvass_leaves_every_team_and_its_live_lease(db_session, crew, change):
-    from canvass.auth.services import update_user
-
     other_team = make_team(db_session, org=crew.org, members=[crew.ana, crew.cy])
     view = lease(db_session, crew, crew.turfs[0])
-    update_user(db_session, organization_id=crew.org.id, user_id=crew.ana.id, actor=crew.lead, **change)
+    accounts.update_user(db_session, organization_id=crew.org.id, user_id=crew.ana.id, actor=crew.lead, **change)
     assert not holds(db_session, crew, view, crew.ana) and holds(db_session, crew, view, crew.ben)
     for team in (crew.team, other_team):
         members = {m["id"] for m in teams.get_team(db_session, organization_id=crew.org.id, team_id=team.id).members}
