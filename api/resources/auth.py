@@ -10,7 +10,8 @@ from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.auth import MeOut, TokenCreate, TokenOut
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
-from canvass.auth.services import authenticate, issue_token, normalize_email, revoke_token
+from canvass.auth.services import authenticate, issue_token, revoke_token
+from canvass.normalize import normalize_email
 from canvass.db import transaction
 from canvass.errors import Unauthorized
 

@@ -7,6 +7,7 @@ from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.people import DuplicateArgs, DuplicatePage, MergeIn, PersonDetailOut, PersonOut, PersonUpdate
 from canvass.db import transaction
+from canvass.operations import people as people_operations
 from canvass.people import matching
 
 blp = Blueprint("people", __name__, url_prefix="/v1", description="People: possible duplicates, merging, do-not-contact")
@@ -35,7 +36,7 @@ class PersonItem(MethodView):
     def get(self, person_id):
         """The person with their latest contacts and their pledge cards."""
         with transaction(db.session) as session:
-            return matching.get_person_detail(session, organization_id=current_user().organization_id, person_id=person_id)
+            return people_operations.get_person_detail(session, organization_id=current_user().organization_id, person_id=person_id)
 
     @requires_roles("organizer", "admin")
     @blp.arguments(PersonUpdate)
@@ -59,7 +60,7 @@ class PersonMerge(MethodView):
         """Merge this person into `into_id`: their contacts and pledges move; the merge is audited.
         Answers the person who remains."""
         with transaction(db.session) as session:
-            return matching.merge_people(
+            return people_operations.merge_people(
                 session, organization_id=current_user().organization_id, person_id=person_id,
                 into_id=body["into_id"], actor=current_user(), ip_address=client_ip(),
             )

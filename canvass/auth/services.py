@@ -6,7 +6,6 @@ from another organization is simply not found.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,19 +22,15 @@ from canvass.auth.passwords import (
     verify_password,
 )
 from canvass.db import utcnow
+from canvass.normalize import EMAIL_PATTERN, normalize_email
 from canvass.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "cvs_"
 
 
 def _hash_token(raw_token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: no dictionary to guess from.
     return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
-def normalize_email(email: str) -> str:
-    return (email or "").strip().lower()
 
 
 def validate_roles(roles) -> list[str]:

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, BigInteger, Text, and_, any_, bindparam, cast, column, func, select
+from sqlalchemy import JSON, BigInteger, Text, and_, any_, bindparam, cast, column, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ from canvass.jobs import request_activity_rollup, request_rollup
 from canvass.errors import DomainError, Forbidden, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Building, Household
 from canvass.people.details import CardDetails, apply_card_details
-from canvass.people.matching import PersonRequest, delete_unreferenced_people, match_or_create_people
+from canvass.people.matching import PersonRequest, match_or_create_people
 from canvass.orgs.models import Organization
 from canvass.orgs.services import timezone_for
 from canvass.people.models import Person
@@ -631,3 +631,18 @@ def _check_pledges(session: Session, uploader: _Uploader, items: dict[int, dict]
         if created:
             created_people.append(person_id)
     return checked, created_people
+
+
+def delete_unreferenced_people(session: Session, *, organization_id: int, person_ids) -> int:
+    """Remove people created for cards that turned out to be retries stored by a racing upload."""
+    if not person_ids:
+        return 0
+    result = session.execute(
+        delete(Person).where(
+            Person.organization_id == organization_id,
+            Person.id.in_(sorted(set(person_ids))),
+            ~exists().where(Pledge.organization_id == organization_id, Pledge.person_id == Person.id),
+            ~exists().where(Contact.organization_id == organization_id, Contact.person_id == Person.id),
+        )
+    )
+    return result.rowcount

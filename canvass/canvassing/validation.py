@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.errors import ValidationFailed
-from canvass.people.services import clean_email, clean_phone
+from canvass.normalize import clean_email, clean_phone
 
 MAX_ID = 2**63 - 1
 # Phones whose battery died come back with clocks at 1970; nothing real predates the product.

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from canvass.errors import ValidationFailed
 from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
 from canvass.geo.boundaries import placement_sql
-from canvass.people.services import clean_email, clean_phone, name_key
+from canvass.normalize import clean_email, clean_phone, name_key
 
 __all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
 

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
-from canvass.canvassing.records import Contact, Pledge
 from canvass.db import get_tenant_row
-from canvass.errors import Conflict, NotFound, ValidationFailed
-from canvass.people.details import list_person_details, move_details_on_merge, record_manual_details
+from canvass.errors import NotFound, ValidationFailed
+from canvass.people.details import record_manual_details
 from canvass.people.models import Person, PersonContactDetail
-from canvass.people.services import clean_email, clean_phone, name_key
-from canvass.pipeline.rollup import move_person_records
+from canvass.normalize import clean_email, clean_phone, name_key
 
 # --- matching ------------------------------------------------------------------------
 
@@ -144,49 +142,12 @@ def match_or_create_people(session: Session, *, organization_id: int, requests: 
     return results
 
 
-def delete_unreferenced_people(session: Session, *, organization_id: int, person_ids) -> int:
-    """Remove people created for cards that turned out to be retries stored by a racing upload."""
-    if not person_ids:
-        return 0
-    result = session.execute(
-        delete(Person).where(
-            Person.organization_id == organization_id,
-            Person.id.in_(sorted(set(person_ids))),
-            ~exists().where(Pledge.organization_id == organization_id, Pledge.person_id == Person.id),
-            ~exists().where(Contact.organization_id == organization_id, Contact.person_id == Person.id),
-        )
-    )
-    return result.rowcount
-
-
 # --- reading and editing one person --------------------------------------------------
 
 
 def get_person(session: Session, *, organization_id: int, person_id: int, for_update: bool = False):
     return get_tenant_row(session, Person, organization_id=organization_id, row_id=person_id, lock=for_update,
                           missing=NotFound("no such person", code="person_not_found"))
-
-
-def get_person_detail(session: Session, *, organization_id: int, person_id: int, limit: int = 50) -> dict:
-    """The person, their latest contacts and every pledge card, as plain rows (a read for display)."""
-    person = session.execute(
-        select(Person.__table__).where(Person.organization_id == organization_id, Person.id == person_id)
-    ).one_or_none()
-    if person is None:
-        raise NotFound("no such person", code="person_not_found")
-    contacts, pledges = Contact.__table__, Pledge.__table__
-    return {
-        "person": person,
-        "contact_details": list_person_details(session, organization_id=organization_id, person_id=person_id),
-        "contacts": session.execute(
-            select(contacts).where(contacts.c.organization_id == organization_id, contacts.c.person_id == person_id)
-            .order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit)
-        ).all(),
-        "pledges": session.execute(
-            select(pledges).where(pledges.c.organization_id == organization_id, pledges.c.person_id == person_id)
-            .order_by(pledges.c.occurred_at.desc(), pledges.c.id.desc())
-        ).all(),
-    }
 
 
 def update_person(
@@ -278,71 +239,3 @@ def list_duplicate_pairs(
         )
     } if ids else {}
     return [DuplicatePair(first=people[first], second=people[second], reasons=list(reasons)) for first, second, reasons in rows]
-
-
-def merge_people(
-    session: Session, *, organization_id: int, person_id: int, into_id: int, actor: User, ip_address: str | None = None
-):
-    """Merge person `person_id` into `into_id`: every contact and pledge moves; the merge is audited.
-
-    Both rows are locked (in id order, so two merges can't deadlock). The
-    survivor keeps its own details and takes the other's phone/e-mail where it
-    has none; do-not-contact from either side is kept.
-    """
-    if person_id == into_id:
-        raise ValidationFailed("a person cannot be merged into themselves", code="cannot_merge_self",
-                               details={"into_id": ["Must be another person."]})
-    locked = {
-        p.id: p
-        for p in session.execute(
-            select(Person)
-            .where(Person.organization_id == organization_id, Person.id.in_(sorted((person_id, into_id))))
-            .order_by(Person.id)
-            .with_for_update()
-        ).scalars()
-    }
-    if person_id not in locked or into_id not in locked:
-        raise NotFound("no such person", code="person_not_found")
-    source, target = locked[person_id], locked[into_id]
-    if source.merged_into_id is not None:
-        raise Conflict("this person was already merged into another", code="person_already_merged",
-                       details={"merged_into_id": source.merged_into_id})
-    if target.merged_into_id is not None:
-        raise Conflict("the target was itself merged; merge into the person it was merged into",
-                       code="merge_target_merged", details={"merged_into_id": target.merged_into_id})
-
-    contacts_moved = session.execute(
-        update(Contact).where(Contact.organization_id == organization_id, Contact.person_id == source.id)
-        .values(person_id=target.id)
-    ).rowcount
-    pledges_moved = session.execute(
-        update(Pledge).where(Pledge.organization_id == organization_id, Pledge.person_id == source.id)
-        .values(person_id=target.id)
-    ).rowcount
-    # Earlier merges into the source now point at the survivor: merged_into_id is never a chain.
-    session.execute(
-        update(Person).where(Person.organization_id == organization_id, Person.merged_into_id == source.id)
-        .values(merged_into_id=target.id)
-    )
-    # Attendance, dues, events led and a member login move too; both people are recomputed
-    # (the moved rows keep their ids, so the pipeline's watermarks would not see them move).
-    move_person_records(session, organization_id=organization_id, from_person_id=source.id, into_person_id=target.id)
-    # Their details' history moves too; the survivor's own preferred details stay preferred.
-    move_details_on_merge(session, organization_id=organization_id, from_person_id=source.id, into_person_id=target.id,
-                          kept_kinds={kind for kind in ("phone", "email") if getattr(target, kind)})
-    target.phone = target.phone or source.phone
-    target.email = target.email or source.email
-    target.do_not_contact = target.do_not_contact or source.do_not_contact
-    source.merged_into_id = target.id
-    record_audit_event(
-        session, action="person.merged", organization_id=organization_id, actor_user_id=actor.id,
-        target_type="person", target_id=target.id, ip_address=ip_address,
-        details={
-            "merged_id": source.id, "into_id": target.id, "contacts_moved": contacts_moved,
-            "pledges_moved": pledges_moved,
-            "merged_person": {"first_name": source.first_name, "last_name": source.last_name,
-                              "household_id": source.household_id, "phone": source.phone, "email": source.email},
-        },
-    )
-    session.flush()
-    return target

@@ -68,7 +68,7 @@ def test_cards_for_one_new_person_share_them_and_merge_what_they_say(db_session)
 def test_merge_moves_attendance_and_dues_to_the_survivor(db_session):
     from sqlalchemy import select
 
-    from canvass.people.matching import merge_people
+    from canvass.operations.people import merge_people
     from canvass.pipeline.models import DuesPayment, EventAttendance
     from tests.canvass.pipeline.builders import at, attended, dues, event
     from tests.factories import make_user

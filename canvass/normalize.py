@@ -1,7 +1,8 @@
-"""People helpers shared by the household import and (later) door matching.
+"""Normalizing names, phone numbers and e-mail addresses: the household import, door matching,
+sign-in and the sync all read contact data through here.
 
 Normalization is what makes "José O'Brien" on a voter file and "jose obrien"
-typed at the door the same key, so it lives in one place.
+typed at the door the same key, so it lives in one place, below every area.
 """
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from canvass.auth.services import EMAIL_PATTERN, normalize_email
+__all__ = ["EMAIL_PATTERN", "clean_email", "clean_phone", "name_key", "normalize_email"]
 
-__all__ = ["clean_email", "clean_phone", "name_key"]
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _NOT_WORD = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")
@@ -26,6 +27,10 @@ def _fold(text: str) -> str:
     # Apostrophes and dots join ("o'brien" -> "obrien"); hyphens separate words.
     ascii_ish = ascii_ish.replace("'", "").replace("\u2019", "").replace(".", "").replace("-", " ")
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", ascii_ish)).strip()
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
 
 
 def name_key(first_name: str | None, last_name: str | None) -> str:
