@@ -110,6 +110,7 @@ class Settings:
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length, minimum=1024),
             walklist_cache_seconds=_int(env, "WALKLIST_CACHE_SECONDS", cls.walklist_cache_seconds),
             log_level=env.get("LOG_LEVEL") or cls.log_level,
+            queue_name=env.get("CANVASS_QUEUE") or cls.queue_name,
         )
 
     def with_overrides(self, **changes) -> "Settings":

@@ -1,38 +1,39 @@
 """The periodic schedule, loaded by the one cron process: `rq cron workers/cron_schedule.py`.
 
 Lease expiry, membership ageing, the nightly rebuilds and the walk-list change-log
-compaction live here, never in the web process.
+compaction live here, never in the web process. rq cron imports this file once and registers
+what it lists; the queue comes from Settings (CANVASS_QUEUE), read when the file is loaded,
+and every job gets the runtime's timeout and failure retention unless its line says longer.
+rq cron has no retries: a periodic job's retry is its next tick.
 """
 from __future__ import annotations
 
-import os
-
 from rq import cron
 
-from workers import jobs  # noqa: F401
-
-QUEUE = os.environ.get("CANVASS_QUEUE", "canvass")
-
-
-def register_schedule(register=cron.register) -> list[str]:
-    """Register every periodic job; returns their names (tests check the list)."""
-    names = []
-    for name, kwargs in SCHEDULE:
-        register(jobs.JOBS[name], QUEUE, **kwargs)
-        names.append(name)
-    return names
-
+from workers import runtime
+from workers.jobs import JOBS
 
 # (job name, rq cron options). Areas add their periodic jobs here.
 SCHEDULE: list[tuple[str, dict]] = [
     ("expire_leases", {"interval": 60}),
     ("compact_walklist_changes_all", {"cron": "30 4 * * *", "job_timeout": 1800}),
     # Pipeline: a safety net for lost enqueues, lapses dated exactly, the nightly full rebuild.
-    ("rollup_all_pipelines", {"interval": 300, "job_timeout": 900}),
-    ("age_all_memberships", {"cron": "15 3 * * *", "job_timeout": 900}),
-    ("rebuild_all_pipelines", {"cron": "45 3 * * *", "job_timeout": 900}),
-    ("rollup_activity_all", {"interval": 300, "job_timeout": 900}),  # dashboards: lost enqueues only delay
+    ("rollup_pipeline_all", {"interval": 300}),
+    ("age_memberships_all", {"cron": "15 3 * * *"}),
+    ("rebuild_pipeline_all", {"cron": "45 3 * * *"}),
+    ("rollup_activity_all", {"interval": 300}),  # dashboards: lost enqueues only delay
     ("rebuild_activity_all", {"cron": "15 4 * * *", "job_timeout": 1800}),
 ]
+
+
+def register_schedule(register=cron.register, *, queue_name: str | None = None) -> list[str]:
+    """Register every periodic job; returns their names."""
+    queue_name = queue_name or runtime.settings().queue_name
+    names = []
+    for name, options in SCHEDULE:
+        register(JOBS[name], queue_name, **{**runtime.CRON_JOB_OPTIONS, **options})
+        names.append(name)
+    return names
+
 
 register_schedule()

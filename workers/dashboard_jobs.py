@@ -6,9 +6,8 @@ import logging
 
 from canvass.dashboards.activity import rebuild_activity as rebuild_org_activity
 from canvass.dashboards.activity import rollup_activity as rollup_org_activity
-from canvass.pipeline.rollup import organization_ids
-from workers.jobs import job
-from workers.runtime import unit_of_work
+from workers.registry import job
+from workers.runtime import for_each_organization, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -26,28 +25,13 @@ def rebuild_activity(organization_id: int) -> int:
         return rebuild_org_activity(session, organization_id=organization_id).cells
 
 
-def _each_organization(run) -> int:
-    """One transaction per organization: one failing doesn't hold back the others."""
-    with unit_of_work() as session:
-        ids = organization_ids(session)
-    failed = 0
-    for organization_id in ids:
-        try:
-            with unit_of_work() as session:
-                run(session, organization_id=organization_id)
-        except Exception:  # noqa: BLE001 - logged; the next pass retries this organization
-            failed += 1
-            log.exception("activity rollup failed for organization %s", organization_id)
-    return failed
-
-
 @job
-def rollup_activity_all() -> int:
+def rollup_activity_all() -> dict:
     """The safety net behind the sync-triggered jobs: a lost enqueue only delays the dashboards."""
-    return _each_organization(rollup_org_activity)
+    return for_each_organization(rollup_org_activity, what="activity rollup")
 
 
 @job
-def rebuild_activity_all() -> int:
+def rebuild_activity_all() -> dict:
     """Nightly: what the watermarks can't see (buildings moved ward, turfs re-cut, late flags)."""
-    return _each_organization(rebuild_org_activity)
+    return for_each_organization(rebuild_org_activity, what="activity rebuild")

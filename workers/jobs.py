@@ -1,23 +1,11 @@
 """RQ jobs: thin wrappers over canvass services, each in one unit of work.
 
-Jobs take ids, re-read state, and are safe to run twice. Areas add their jobs
-to JOBS (the names services use in `request_job`).
+Jobs take ids, re-read state, and are safe to run twice. Importing this module loads every job
+module, so JOBS (workers.registry) holds them all: the cron schedule and tests read it here.
 """
 from __future__ import annotations
 
-import logging
+from workers import dashboard_jobs, pipeline_jobs, turf_jobs
+from workers.registry import JOB_PATHS, JOBS, job
 
-log = logging.getLogger(__name__)
-
-JOBS: dict = {}
-
-
-def job(fn):
-    """Register a job function under its name."""
-    JOBS[fn.__name__] = fn
-    return fn
-
-
-from workers import turf_jobs  # noqa: E402,F401
-from workers import pipeline_jobs  # noqa: E402,F401
-from workers import dashboard_jobs  # noqa: E402,F401
+__all__ = ["JOBS", "JOB_PATHS", "dashboard_jobs", "job", "pipeline_jobs", "turf_jobs"]

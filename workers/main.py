@@ -10,7 +10,7 @@ SIGTERM / SIGINT still stop it: rq's warm shutdown while a worker runs, at once 
 A job cut off by the outage is not lost work. Its database work either committed or rolled
 back (one unit of work); if Redis lost the job's bookkeeping after the commit, the job may be
 counted failed or retried, which is harmless: every job is safe to run twice, and the rollups
-are watermark-driven, so the next run (the cron safety nets `rollup_all_pipelines` and
+are watermark-driven, so the next run (the cron safety nets `rollup_pipeline_all` and
 `rollup_activity_all` every 5 minutes at the latest) processes everything past the watermark,
 including what an interrupted or never-enqueued job would have.
 """

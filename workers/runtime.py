@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvass.config import Settings
 from canvass.db import transaction
 from canvass.jobs import JobRequest, set_job_dispatcher
+from canvass.orgs.services import list_organization_ids
+from workers.registry import JOB_PATHS
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 JOB_TIMEOUT_SECONDS = 15 * 60
 JOB_RETRY = Retry(max=3, interval=[10, 60, 300])
 FAILED_JOB_TTL_SECONDS = 7 * 86400
+# The periodic jobs (workers/cron_schedule.py) get the same, and keep no result.
+CRON_JOB_OPTIONS = {"job_timeout": JOB_TIMEOUT_SECONDS, "result_ttl": 0, "failure_ttl": FAILED_JOB_TTL_SECONDS}
 
 
 class _Runtime:
@@ -80,12 +84,10 @@ def get_queue(redis: Redis | None = None, settings_: Settings | None = None) -> 
 
 def enqueue_requests(requests: list[JobRequest], *, queue: Queue) -> None:
     """Enqueue each request once: a job with the same id already waiting coalesces it."""
-    from workers.jobs import JOBS
-
     for request in requests:
         try:
             queue.enqueue(
-                JOBS[request.name],
+                JOB_PATHS[request.name],  # rq imports the function by its path when it runs
                 kwargs=request.kwargs,
                 job_id=request.job_id,
                 unique=True,
@@ -102,9 +104,30 @@ def enqueue_requests(requests: list[JobRequest], *, queue: Queue) -> None:
 
 
 def _clear_if_done(queue: Queue, job_id: str) -> bool:
-    """A failed (or otherwise finished) job keeps its record for days; it must not swallow new work."""
-    job = Job.fetch(job_id, connection=queue.connection)
+    """A failed (or otherwise finished) job keeps its record for days; it must not swallow new work.
+    True when the id is free again (the job was done, or is gone)."""
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        return True
     if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.FINISHED, JobStatus.STOPPED, JobStatus.CANCELED):
         job.delete()
         return True
     return False
+
+
+def for_each_organization(run: Callable[..., object], *, what: str) -> dict:
+    """`run(session, organization_id=...)` for every organization, one unit of work each, so one
+    organization's trouble (logged) does not hold back the others; the next pass retries it."""
+    with unit_of_work() as session:
+        ids = list_organization_ids(session)
+    done, failed = 0, []
+    for organization_id in ids:
+        try:
+            with unit_of_work() as session:
+                run(session, organization_id=organization_id)
+            done += 1
+        except Exception:  # noqa: BLE001 - logged; the next pass retries this organization
+            log.exception("%s failed for organization %s", what, organization_id)
+            failed.append(organization_id)
+    return {"organizations": done, "failed": failed}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from canvass.turfs.leases import expire_leases as expire_due_leases
 from canvass.turfs.walklist import compact_walklist_changes, organizations_with_changes_to_compact
-from workers.jobs import job
+from workers.registry import job
 from workers.runtime import unit_of_work
 
 log = logging.getLogger(__name__)

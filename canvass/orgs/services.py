@@ -68,3 +68,7 @@ def get_organization(session: Session, organization_id: int, *, lock: bool = Fal
     if org is None:
         raise NotFound("no such organization", code="organization_not_found")
     return org
+
+
+def list_organization_ids(session: Session) -> list[int]:
+    return list(session.execute(select(Organization.id).order_by(Organization.id)).scalars())

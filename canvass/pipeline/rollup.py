@@ -193,10 +193,6 @@ def move_person_records(session: Session, *, organization_id: int, from_person_i
                         reason="merge")
 
 
-def organization_ids(session: Session) -> list[int]:
-    return list(session.execute(select(Organization.id).order_by(Organization.id)).scalars())
-
-
 # --- a run ------------------------------------------------------------------------------
 
 

@@ -401,10 +401,6 @@ def test_a_batch_of_duplicates_asks_for_no_rollup(client, canvass, dispatcher_sp
 
 
 def test_after_commit_the_rollup_job_is_queued_once_per_organization(client, canvass, worker_runtime):
-    from workers.jobs import JOBS
-
-    if "rollup_pipeline" not in JOBS:
-        pytest.skip("the member pipeline's rollup_pipeline job is not registered yet")
     from rq.job import Job
 
     job_ids = [job_id for _, job_id, _ in rollup_requests(canvass.org.id)]
@@ -425,12 +421,9 @@ def test_with_redis_stopped_the_upload_is_kept_and_the_pipeline_catches_up_when_
     from rq.job import Job
 
     from canvass.pipeline.runs import last_run_at
-    from workers.jobs import JOBS
-    from workers.runtime import enqueue_requests
     from tests.conftest import run_jobs
+    from workers.runtime import enqueue_requests
 
-    if "rollup_pipeline" not in JOBS:
-        pytest.skip("the member pipeline's rollup_pipeline job is not registered yet")
     stopped = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
     job_requests.set_job_dispatcher(lambda batch: enqueue_requests(batch, queue=Queue(settings.queue_name, connection=stopped)))
     try:

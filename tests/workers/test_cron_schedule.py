@@ -9,11 +9,11 @@ SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "workers" / "cron_schedule
 
 # function (module.name) -> (every N seconds or a cron line, job_timeout or None)
 EXPECTED = {
-    "workers.turf_jobs.expire_leases": (60, None),
+    "workers.turf_jobs.expire_leases": (60, 900),  # the runtime's JOB_TIMEOUT_SECONDS, as every job
     "workers.turf_jobs.compact_walklist_changes_all": ("30 4 * * *", 1800),
-    "workers.pipeline_jobs.rollup_all_pipelines": (300, 900),  # safety net for lost enqueues
-    "workers.pipeline_jobs.age_all_memberships": ("15 3 * * *", 900),
-    "workers.pipeline_jobs.rebuild_all_pipelines": ("45 3 * * *", 900),
+    "workers.pipeline_jobs.rollup_pipeline_all": (300, 900),  # safety net for lost enqueues
+    "workers.pipeline_jobs.age_memberships_all": ("15 3 * * *", 900),
+    "workers.pipeline_jobs.rebuild_pipeline_all": ("45 3 * * *", 900),
     "workers.dashboard_jobs.rollup_activity_all": (300, 900),  # safety net for lost enqueues
     "workers.dashboard_jobs.rebuild_activity_all": ("15 4 * * *", 1800),
 }

@@ -105,3 +105,8 @@ def test_a_failed_job_does_not_swallow_later_requests(worker_runtime, db_session
         request_job(session, name="record_call_for_test", job_id="record-after-failure", value=7)
     run_jobs(worker_runtime)
     assert CALLS == [7]
+
+
+def test_every_registered_job_is_enqueued_by_its_own_path_and_every_path_is_a_job():
+    assert {name: f"{fn.__module__}.{fn.__name__}" for name, fn in jobs.JOBS.items()} == jobs.JOB_PATHS
+    assert jobs.JOB_PATHS["rollup_pipeline"] == "workers.pipeline_jobs.rollup_pipeline"

@@ -48,18 +48,18 @@ def pending(worker_runtime, org):
 
 
 def test_the_jobs_are_registered_under_the_names_services_use():
-    assert {"rollup_pipeline", "rebuild_pipeline", "rollup_all_pipelines", "age_all_memberships",
-            "rebuild_all_pipelines"} <= set(JOBS)
+    assert {"rollup_pipeline", "rebuild_pipeline", "rollup_pipeline_all", "age_memberships_all",
+            "rebuild_pipeline_all"} <= set(JOBS)
     assert JOBS["rollup_pipeline"] is pipeline_jobs.rollup_pipeline
 
 
 def test_the_cron_runs_the_safety_net_the_ageing_and_the_nightly_rebuild():
     registered = []
     names = cron_schedule.register_schedule(register=lambda fn, queue, **options: registered.append((fn, options)))
-    assert {"rollup_all_pipelines", "age_all_memberships", "rebuild_all_pipelines"} <= set(names)
+    assert {"rollup_pipeline_all", "age_memberships_all", "rebuild_pipeline_all"} <= set(names)
     options = {fn.__name__: opts for fn, opts in registered}
-    assert options["rollup_all_pipelines"]["interval"] <= 600
-    assert options["age_all_memberships"]["cron"] and options["rebuild_all_pipelines"]["cron"]
+    assert options["rollup_pipeline_all"]["interval"] <= 600
+    assert options["age_memberships_all"]["cron"] and options["rebuild_pipeline_all"]["cron"]
 
 
 def test_a_sync_commit_queues_one_rollup_and_the_job_rolls_up(db_session, worker_runtime, org_with_people):
@@ -143,7 +143,7 @@ def test_with_redis_down_work_is_committed_and_the_safety_net_catches_up(db_sess
     assert pending(worker_runtime, org) == []  # the enqueue was lost...
     assert db_session.get(PipelinePerson, (org.id, people[0].id)) is None
 
-    summary = pipeline_jobs.rollup_all_pipelines()  # ...the cron's safety net picks the work up
+    summary = pipeline_jobs.rollup_pipeline_all()  # ...the cron's safety net picks the work up
     assert org.id not in summary["failed"]
     db_session.expire_all()
     assert {db_session.get(PipelinePerson, (org.id, p.id)).stage for p in people} == {"volunteer"}
@@ -158,7 +158,7 @@ def test_the_daily_ageing_records_a_lapse_on_its_own(db_session, worker_runtime,
          period_end="2026-01-31")
     refresh_pipeline(db_session, organization_id=org.id, as_of=at("2026-01-15"))
     assert db_session.get(PipelinePerson, (org.id, people[0].id)).membership_status == "member"
-    pipeline_jobs.age_all_memberships()  # runs at the real "now", long after February 8
+    pipeline_jobs.age_memberships_all()  # runs at the real "now", long after February 8
     db_session.expire_all()
     row = db_session.get(PipelinePerson, (org.id, people[0].id))
     assert (row.membership_status, row.stage) == ("lapsed", "none")
@@ -167,7 +167,7 @@ def test_the_daily_ageing_records_a_lapse_on_its_own(db_session, worker_runtime,
 def test_the_nightly_rebuild_queues_one_job_per_organization(db_session, worker_runtime, org_with_people):
     org, campaign, support, people = org_with_people
     sync_contacts(db_session, org, campaign, support, people)
-    pipeline_jobs.rebuild_all_pipelines()
+    pipeline_jobs.rebuild_pipeline_all()
     assert f"rebuild-pipeline-org-{org.id}" in worker_runtime.get_queue().job_ids
     run_jobs(worker_runtime)
     assert db_session.get(PipelinePerson, (org.id, people[0].id)).stage == "supporter"
@@ -191,7 +191,7 @@ def test_the_safety_net_fixes_eligibility_when_a_vote_opens_unwatched(db_session
                        closes_at=now + timedelta(hours=1), now=now)
     assert vote.eligibility_taken_at is None
     db_session.execute(text("UPDATE votes SET opens_at = now() - interval '1 minute' WHERE id = :v"), {"v": vote.id})
-    pipeline_jobs.rollup_all_pipelines()
+    pipeline_jobs.rollup_pipeline_all()
     db_session.expire_all()
     opened = db_session.get(Vote, vote.id)
     assert opened.eligibility_taken_at is not None and opened.eligible_count == 1
