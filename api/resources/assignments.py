@@ -43,7 +43,7 @@ class AssignmentItem(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentExtend)
     @blp.response(200, AssignmentOut)
-    @blp.alt_response(409, description="assignment_not_active")
+    @blp.alt_response(409, description="assignment_not_active, doors_already_leased")
     def patch(self, body, assignment_id):
         """Extend the lease."""
         user = current_user()

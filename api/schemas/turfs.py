@@ -53,6 +53,13 @@ class ActiveAssignmentRef(Schema):
     leased_until = fields.DateTime()
 
 
+class TurfOverlap(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String(metadata={"description": "ready | checked_out | completed (archived turfs are left out)"})
+    shared_doors = fields.Integer(metadata={"description": "doors (households) on both turfs"})
+
+
 class TurfProperties(Schema):
     name = fields.String()
     ward = fields.String(allow_none=True)
@@ -63,6 +70,10 @@ class TurfProperties(Schema):
     cut_id = fields.Integer(allow_none=True)
     progress = fields.Function(lambda turf: Progress().dump(turf))
     assignment = fields.Nested(ActiveAssignmentRef, allow_none=True)
+    overlaps = fields.List(fields.Nested(TurfOverlap), metadata={
+        "description": "other turfs (not archived) sharing doors with this one, e.g. a drawn turf over a cut one. "
+                       "A door is leased for a campaign on one turf at a time: leasing one of two overlapping "
+                       "turfs for a campaign refuses the other (409 doors_already_leased)"})
     updated_at = fields.DateTime()
 
 
