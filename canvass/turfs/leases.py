@@ -53,6 +53,7 @@ __all__ = [
     "MAX_LEASE_HOURS",
     "Stint",
     "assign_turf",
+    "assignment_views",
     "change_turf_status",
     "check_doors_free",
     "doors_already_leased",
@@ -728,6 +729,11 @@ def _views(session: Session, query) -> list[AssignmentView]:
         )
         for r in rows
     ]
+
+
+def assignment_views(session: Session, query) -> list[AssignmentView]:
+    """Assignments selected by `query` (a `select(Assignment)...`), as views with turf, campaign and holder."""
+    return _views(session, query)
 
 
 def _current_members(session: Session, organization_id: int, assignment_ids: list[int]) -> dict[int, list[dict]]:
