@@ -7,9 +7,10 @@ from flask_smorest import Blueprint
 from api.auth import current_user, requires_roles
 from api.document_cache import walklist_cache
 from api.extensions import db
-from api.schemas.turfs import AssignmentExtend, AssignmentOut, ReasonArgs, WalkListOut
+from api.schemas.turfs import AssignmentExtend, AssignmentOut, EntryCodeArgs, EntryCodeOut, ReasonArgs, WalkListOut
 from canvass.db import transaction
 from canvass.turfs import leases
+from canvass.turfs.paper import resolve_entry_code, sheet_client_id
 from canvass.turfs.walklist import build_walklist
 
 blp = Blueprint("assignments", __name__, url_prefix="/v1", description="Turf assignments and the canvasser's walk list")
@@ -43,7 +44,7 @@ class AssignmentItem(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentExtend)
     @blp.response(200, AssignmentOut)
-    @blp.alt_response(409, description="assignment_not_active")
+    @blp.alt_response(409, description="assignment_not_active, doors_already_leased")
     def patch(self, body, assignment_id):
         """Extend the lease."""
         user = current_user()
@@ -88,3 +89,29 @@ class WalkList(MethodView):
         response.cache_control.private = True
         response.cache_control.no_cache = True
         return response
+
+
+@blp.route("/entry-codes/<string:code>")
+class EntryCode(MethodView):
+    @requires_roles(*WRITERS)
+    @blp.arguments(EntryCodeArgs, location="query")
+    @blp.response(200, EntryCodeOut)
+    @blp.alt_response(422, description="entry_code_invalid: not a code, or a typo (the check character does not "
+                                        "match); entry_code_not_on_assignment")
+    @blp.alt_response(404, description="entry_code_not_found: no door of this organization has this code; "
+                                        "assignment_not_found")
+    def get(self, args, code):
+        """The door an entry code of a paper walk list names: household, address, residents, turfs, leases.
+
+        For a lead keying a sheet back in. A single mistyped character or two swapped neighbours are caught
+        (422, "typo"); a code of no door of this organization is 404, never another door.
+        """
+        user = current_user()
+        with transaction(db.session) as session:
+            match = resolve_entry_code(session, organization_id=user.organization_id, code=code,
+                                       assignment_id=args.get("assignment_id"))
+        body = dict(vars(match))
+        if "sheet" in args:
+            body["client_id"] = sheet_client_id(args["sheet"], match.household_id)
+        return body
+

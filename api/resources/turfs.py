@@ -51,8 +51,13 @@ class Turfs(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(TurfCreate)
     @blp.response(201, TurfFeatureOut)
+    @blp.alt_response(409, description="doors_already_leased: some of its doors are in a live lease")
     def post(self, body):
-        """Draw a turf: a GeoJSON polygon whose doors are the households inside it, in walking order."""
+        """Draw a turf: a GeoJSON polygon whose doors are the households inside it, in walking order.
+
+        Refused while some of those doors are in a live lease (of any campaign); over ready turfs
+        it is made, and `properties.overlaps` names them.
+        """
         with transaction(db.session) as session:
             return services.create_drawn_turf(session, organization_id=_org(), actor_id=current_user().id, **body)
 
@@ -113,7 +118,9 @@ class TurfAssignment(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentCreate)
     @blp.response(201, AssignmentOut)
-    @blp.alt_response(409, description="turf_already_assigned, turf_not_assignable, campaign_archived, team_archived")
+    @blp.alt_response(409, description="turf_already_assigned, doors_already_leased (another turf's live lease "
+                                       "of this campaign holds some of its doors), turf_not_assignable, "
+                                       "campaign_archived, team_archived")
     def post(self, body, turf_id):
         """Lease a ready turf to a canvasser (`canvasser_id`) or a team (`team_id`) for a campaign.
 
@@ -126,6 +133,7 @@ class TurfAssignment(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentReplace)
     @blp.response(200, AssignmentOut)
+    @blp.alt_response(409, description="doors_already_leased, turf_not_assignable, campaign_archived, team_archived")
     def put(self, body, turf_id):
         """Reassign: hand the turf to another canvasser or team in one step (or assign it if it is free)."""
         with transaction(db.session) as session:
@@ -135,6 +143,8 @@ class TurfAssignment(MethodView):
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentExtend)
     @blp.response(200, AssignmentOut)
+    @blp.alt_response(409, description="turf_not_assigned, doors_already_leased (a lapsed lease whose doors "
+                                       "were leased since)")
     def patch(self, body, turf_id):
         """Extend the turf's live lease."""
         with transaction(db.session) as session:

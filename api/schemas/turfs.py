@@ -53,6 +53,13 @@ class ActiveAssignmentRef(Schema):
     leased_until = fields.DateTime()
 
 
+class TurfOverlap(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String(metadata={"description": "ready | checked_out | completed (archived turfs are left out)"})
+    shared_doors = fields.Integer(metadata={"description": "doors (households) on both turfs"})
+
+
 class TurfProperties(Schema):
     name = fields.String()
     ward = fields.String(allow_none=True)
@@ -63,6 +70,10 @@ class TurfProperties(Schema):
     cut_id = fields.Integer(allow_none=True)
     progress = fields.Function(lambda turf: Progress().dump(turf))
     assignment = fields.Nested(ActiveAssignmentRef, allow_none=True)
+    overlaps = fields.List(fields.Nested(TurfOverlap), metadata={
+        "description": "other turfs (not archived) sharing doors with this one, e.g. a drawn turf over a cut one. "
+                       "A door is leased for a campaign on one turf at a time: leasing one of two overlapping "
+                       "turfs for a campaign refuses the other (409 doors_already_leased)"})
     updated_at = fields.DateTime()
 
 
@@ -259,3 +270,36 @@ class WalkListOut(Schema):
     turf = fields.Nested(_WalkTurf)
     campaign = fields.Nested(_WalkCampaign)
     stops = fields.List(fields.Nested(_Stop))
+
+
+# --- paper walk lists: entry codes ----------------------------------------------------
+
+
+class EntryCodeArgs(Schema):
+    assignment_id = query_id_field(metadata={
+        "description": "the assignment number printed on the sheet: the answer's `assignment` is that lease "
+                       "(422 entry_code_not_on_assignment if the door is not on its turf)"})
+    sheet = fields.UUID(metadata={
+        "description": "the sheet id printed on the sheet: the answer then carries `client_id`, the contact's "
+                       "client_id for POST /v1/sync, the same however often the row is keyed in"})
+
+
+class _EntryTurf(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String()
+
+
+class EntryCodeOut(Schema):
+    code = fields.String(metadata={"description": "the code as printed (upper case, no separators)"})
+    household_id = fields.Integer()
+    address = fields.Nested(_Address)
+    location = fields.Nested(_Location)
+    people = fields.List(fields.Nested(_Resident), metadata={"description": "current residents"})
+    turfs = fields.List(fields.Nested(_EntryTurf), metadata={"description": "turfs (not archived) holding the door"})
+    assignment = fields.Nested(AssignmentOut, allow_none=True, metadata={
+        "description": "the lease the sheet was printed for: `?assignment_id=`, else the door's one live lease "
+                       "(null when it has none or several, e.g. one per campaign)"})
+    assignments = fields.List(fields.Nested(AssignmentOut), metadata={
+        "description": "leases of the turfs holding the door, live first, then latest first (at most 20)"})
+    client_id = fields.UUID(metadata={"description": "with `?sheet=`: the client_id for this row's contact"})

@@ -21,6 +21,9 @@ from api.auth import current_user, requires_roles
 from api.document_cache import walklist_cache
 from api.extensions import db
 from canvass.db import transaction
+from canvass.turfs.entry_codes import encode_entry_code
+from canvass.turfs.leases import get_assignment
+from canvass.turfs.paper import answer_format, sheet_map
 from canvass.turfs.walklist import build_walklist
 
 blp = Blueprint("web", __name__)
@@ -55,24 +58,28 @@ def dashboard():
     return render_template("dashboard.html", refresh_seconds=REFRESH_SECONDS)
 
 
-# A paper sheet's rows carry client ids made from the sheet's id and the door, so results typed
-# back in through POST /v1/sync (the phone's idempotent path) are stored once, however often the
-# same sheet is entered.
-SHEET_NAMESPACE = uuid.UUID("6f1c4d52-4a3e-5a0e-9d1e-3c7b0b8f2a11")
-
-
+# Each door on a sheet carries its entry code (8 characters, a check character catching any single
+# typo): a lead keys the sheet back in with GET /v1/entry-codes/{code}?sheet=..., which finds the
+# door and gives the row's client_id for POST /v1/sync (made from the sheet's id and the door, so a
+# row keyed in twice is stored once).
 @requires_roles("field_lead", "organizer", "admin")
 def _printed_walklist(assignment_id: int):
     user = current_user()
     with transaction(db.session) as session:
         walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
                                   viewer_id=user.id, viewer_roles=user.roles, cache=walklist_cache())
+        lease = get_assignment(session, organization_id=user.organization_id, assignment_id=assignment_id,
+                               viewer_id=user.id, viewer_roles=user.roles)
     data = json.loads(walklist.body)
     sheet = uuid.uuid4()
     for stop in data["stops"]:
-        stop["entry_id"] = str(uuid.uuid5(sheet, str(stop["household_id"])))
-    return render_template("walklist_print.html", walklist=data, sheet_id=str(sheet),
-                           organization=user.organization.name)
+        stop["entry_code"] = encode_entry_code(stop["household_id"])
+    for question in data["campaign"]["questions"]:
+        question["answer_format"] = answer_format(question)
+    turf_map = sheet_map(data["turf"]["geometry"],
+                         [(s["location"]["lon"], s["location"]["lat"], s["seq"]) for s in data["stops"]])
+    return render_template("walklist_print.html", walklist=data, sheet_id=str(sheet), lease=lease,
+                           turf_map=turf_map, organization=user.organization.name)
 
 
 @blp.get("/walklists/<int:assignment_id>/print")

@@ -16,7 +16,19 @@ member, kept in step with the team while the lease is live (canvass/turfs/teams.
 Every "is this person on the assignment?" check reads those rows and nothing
 else: `on_assignment` (now) and `Stint.covers` (at a past moment, for the sync).
 
-Lock order, to stay free of deadlocks: team, then turf, then assignment.
+A door (household) is in at most one live lease per campaign: turfs may overlap
+(a drawn turf over a cut one), but a lease whose turf shares doors with another
+turf's live lease of the same campaign is refused (409 doors_already_leased),
+and so is a drawn turf over doors of any live lease. Checked by one set-based
+query under a transaction-scoped advisory lock per (organization, campaign), so
+of two leads leasing overlapping turfs at the same moment exactly one wins.
+"Live": active and not past `leased_until` (a lapsed lease the cron has not
+expired yet blocks nothing; extending it is checked again).
+
+Lock order, to stay free of deadlocks: team, then turf, then assignment, then the
+doors lock (the organization's, shared, then its campaign's, exclusive; drawing a
+turf takes the organization's exclusive, alone). After the doors lock a
+transaction only inserts new rows and updates rows it already holds.
 """
 from __future__ import annotations
 
@@ -37,10 +49,15 @@ from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember,
 
 __all__ = [
     "LEAD_ROLES",
+    "LeasedDoors",
     "MAX_LEASE_HOURS",
     "Stint",
     "assign_turf",
+    "assignment_views",
     "change_turf_status",
+    "check_doors_free",
+    "doors_already_leased",
+    "doors_in_live_leases",
     "expire_leases",
     "extend_lease",
     "get_active_assignment",
@@ -48,6 +65,7 @@ __all__ = [
     "holds_assignment",
     "list_my_assignments",
     "list_turf_history",
+    "lock_doors_for_drawing",
     "on_assignment",
     "reassign_turf",
     "record_turf_event",
@@ -252,6 +270,92 @@ def _holder_details(assignment: Assignment) -> dict:
     return {"team_id": assignment.team_id}
 
 
+# --- one live lease per door and campaign ---------------------------------------------
+
+# The doors lock: advisory, transaction-scoped. Leasing takes the organization's key shared
+# and its campaign's key exclusive (leases of different campaigns never wait on each other);
+# drawing a turf takes the organization's key exclusive (its refusal covers every campaign).
+_ORG_DOORS_KEY = "hashtextextended('turf_doors:' || CAST(:org AS text), 0)"
+_CAMPAIGN_DOORS_KEY = "hashtextextended('turf_doors:' || CAST(:org AS text) || ':' || CAST(:campaign AS text), 0)"
+
+
+def _lock_campaign_doors(session: Session, organization_id: int, campaign_id: int) -> None:
+    session.execute(text(f"SELECT pg_advisory_xact_lock_shared({_ORG_DOORS_KEY})"), {"org": organization_id})
+    session.execute(text(f"SELECT pg_advisory_xact_lock({_CAMPAIGN_DOORS_KEY})"),
+                    {"org": organization_id, "campaign": campaign_id})
+
+
+def lock_doors_for_drawing(session: Session, *, organization_id: int) -> None:
+    """Wait for every lease being made in the organization, and hold new ones off until commit."""
+    session.execute(text(f"SELECT pg_advisory_xact_lock({_ORG_DOORS_KEY})"), {"org": organization_id})
+
+
+# The turf's doors that are on another turf with a live lease (of one campaign, or of any):
+# one statement, stops joined to stops on the household, then to the live leases.
+_LEASED_DOORS_SQL = text("""
+    WITH shared AS (
+        SELECT other.turf_id, a.id AS assignment_id, a.campaign_id, mine.household_id
+        FROM turf_stops mine
+        JOIN turf_stops other ON other.organization_id = mine.organization_id
+                             AND other.household_id = mine.household_id AND other.turf_id <> mine.turf_id
+        JOIN assignments a ON a.organization_id = other.organization_id AND a.turf_id = other.turf_id
+                          AND a.status = 'active' AND a.leased_until > now()
+        WHERE mine.organization_id = :org AND mine.turf_id = :turf
+          AND (CAST(:campaign AS bigint) IS NULL OR a.campaign_id = CAST(:campaign AS bigint))
+    )
+    SELECT s.turf_id, t.name, s.assignment_id, s.campaign_id, count(*) AS shared_doors,
+           (SELECT count(DISTINCT household_id) FROM shared) AS total
+    FROM shared s
+    JOIN turfs t ON t.organization_id = :org AND t.id = s.turf_id
+    GROUP BY s.turf_id, t.name, s.assignment_id, s.campaign_id
+    ORDER BY s.turf_id
+""")
+
+
+@dataclass(frozen=True)
+class LeasedDoors:
+    """Doors of a turf already in other turfs' live leases."""
+
+    turfs: list  # [{id, name, assignment_id, campaign_id, shared_doors}]
+    shared_doors: int  # distinct doors in all of them
+
+    def __bool__(self) -> bool:
+        return self.shared_doors > 0
+
+
+def doors_in_live_leases(session: Session, *, organization_id: int, turf_id: int,
+                         campaign_id: int | None = None) -> LeasedDoors:
+    """The turf's doors that another turf's live lease (of `campaign_id`, or of any campaign) holds."""
+    rows = session.execute(_LEASED_DOORS_SQL, {"org": organization_id, "turf": turf_id, "campaign": campaign_id}).all()
+    return LeasedDoors(
+        turfs=[{"id": r.turf_id, "name": r.name, "assignment_id": r.assignment_id, "campaign_id": r.campaign_id,
+                "shared_doors": r.shared_doors} for r in rows],
+        shared_doors=rows[0].total if rows else 0,
+    )
+
+
+def doors_already_leased(leased: LeasedDoors, *, what: str) -> Conflict:
+    names = ", ".join(turf["name"] for turf in leased.turfs[:5]) + (", ..." if len(leased.turfs) > 5 else "")
+    return Conflict(
+        f"{leased.shared_doors} door(s) of {what} are already in a live lease ({names}): "
+        "a door is walked by one canvasser or team at a time; release or complete that lease first",
+        code="doors_already_leased", details={"turfs": leased.turfs, "shared_doors": leased.shared_doors},
+    )
+
+
+def check_doors_free(session: Session, *, organization_id: int, turf_id: int, campaign_id: int) -> None:
+    """Refuse (409 doors_already_leased) to make or keep a lease of the turf for the campaign live while
+    another turf's live lease of that campaign holds some of its doors.
+
+    Takes the doors lock first (see the module's lock order), so the answer stands until commit:
+    a lead leasing an overlapping turf at the same moment waits, then sees this lease.
+    """
+    _lock_campaign_doors(session, organization_id, campaign_id)
+    leased = doors_in_live_leases(session, organization_id=organization_id, turf_id=turf_id, campaign_id=campaign_id)
+    if leased:
+        raise doors_already_leased(leased, what="this turf")
+
+
 # --- assign, reassign, extend, release ------------------------------------------------
 
 
@@ -296,6 +400,7 @@ def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now
             raise Conflict("this turf is already assigned", code="turf_already_assigned")
         raise Conflict(f"a {turf.status} turf cannot be assigned; reopen it first", code="turf_not_assignable",
                        details={"status": turf.status})
+    check_doors_free(session, organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id)
     assignment = _new_assignment(
         session, organization_id=organization_id, turf_id=turf_id, holder=holder, campaign=campaign,
         leased_at=now, leased_until=until, actor_id=actor_id,
@@ -372,6 +477,7 @@ def reassign_turf(
     else:
         until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
     campaign = _campaign(session, organization_id, campaign_id or current.campaign_id)
+    check_doors_free(session, organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id)
     current.status, current.ended_at = "released", now
     session.flush()  # the old lease ends before the new one starts (one active per turf)
     assignment = _new_assignment(
@@ -436,6 +542,10 @@ def extend_lease(
             "the new end is not later than the current one; release the turf to end a lease early",
             code="lease_not_extended", details={"leased_until": [f"not after {assignment.leased_until.isoformat()}"]},
         )
+    # A lapsed lease (past its end, not yet expired by the cron) held no doors: another lease may
+    # have taken them since. And one made before the rule may overlap. Either way, no extension.
+    check_doors_free(session, organization_id=organization_id, turf_id=assignment.turf_id,
+                     campaign_id=assignment.campaign_id)
     previous, assignment.leased_until = assignment.leased_until, until
     record_turf_event(
         session, organization_id=organization_id, turf_id=assignment.turf_id, assignment_id=assignment.id,
@@ -619,6 +729,11 @@ def _views(session: Session, query) -> list[AssignmentView]:
         )
         for r in rows
     ]
+
+
+def assignment_views(session: Session, query) -> list[AssignmentView]:
+    """Assignments selected by `query` (a `select(Assignment)...`), as views with turf, campaign and holder."""
+    return _views(session, query)
 
 
 def _current_members(session: Session, organization_id: int, assignment_ids: list[int]) -> dict[int, list[dict]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from geoalchemy2.shape import from_shape, to_shape
@@ -24,7 +24,13 @@ from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.geo.boundaries import GeometryError, find_boundary, polygon_from_geojson
 from canvass.geo.models import Boundary
 from canvass.turfs.cutting import MAX_TARGET_DOORS, Building as CutBuilding, CutError, cut_turfs
-from canvass.turfs.leases import change_turf_status, record_turf_event
+from canvass.turfs.leases import (
+    change_turf_status,
+    doors_already_leased,
+    doors_in_live_leases,
+    lock_doors_for_drawing,
+    record_turf_event,
+)
 from canvass.turfs.models import TURF_STATUSES, Turf, TurfCut
 from canvass.turfs.walk_order import Stop, order_stops, route_length_m
 
@@ -108,7 +114,11 @@ def _multipolygon(geom) -> MultiPolygon:
 def create_drawn_turf(
     session: Session, *, organization_id: int, actor_id: int | None, name: str, geometry, ward: str | None = None
 ) -> "TurfListing":
-    """A turf from a polygon a lead drew: its doors are the households inside."""
+    """A turf from a polygon a lead drew: its doors are the households inside.
+
+    Refused (409 doors_already_leased) if some of them are in a live lease, of any campaign.
+    Overlapping turfs that are not leased are fine: the answer lists them (`overlaps`).
+    """
     name = _name(name)
     try:
         polygon, _ = polygon_from_geojson(geometry, repair=False)
@@ -141,6 +151,11 @@ def create_drawn_turf(
     session.add(turf)
     session.flush()
     _write_stops(session, organization_id, [turf.id], [order_stops([_stop(row) for row in rows])])
+    # Held until commit: a lease being made over these doors is seen, or waits and then sees this turf.
+    lock_doors_for_drawing(session, organization_id=organization_id)
+    leased = doors_in_live_leases(session, organization_id=organization_id, turf_id=turf.id)
+    if leased:
+        raise doors_already_leased(leased, what="this drawn turf")
     record_turf_event(session, organization_id=organization_id, turf_id=turf.id, action="created",
                       from_status=None, to_status="ready", actor_id=actor_id, details={"origin": "drawn"})
     session.flush()
@@ -397,6 +412,7 @@ class TurfListing:
     geometry: dict
     assignment: dict | None
     updated_at: object
+    overlaps: list = field(default_factory=list)  # [{id, name, status, shared_doors}]: other turfs sharing doors
 
 
 def list_turfs(
@@ -449,15 +465,30 @@ def list_turfs(
             JOIN contacts c ON c.organization_id = s.organization_id AND c.household_id = s.household_id
                            AND c.occurred_at >= t.created_at {campaign_filter}
             GROUP BY s.turf_id
+        ), shared AS (
+            SELECT mine.turf_id, other.turf_id AS other_id, count(*) AS shared_doors
+            FROM selected t
+            JOIN turf_stops mine ON mine.organization_id = t.organization_id AND mine.turf_id = t.id
+            JOIN turf_stops other ON other.organization_id = mine.organization_id
+                                 AND other.household_id = mine.household_id AND other.turf_id <> mine.turf_id
+            GROUP BY mine.turf_id, other.turf_id
+        ), turf_overlaps AS (
+            SELECT sh.turf_id,
+                   json_agg(json_build_object('id', o.id, 'name', o.name, 'status', o.status,
+                                              'shared_doors', sh.shared_doors) ORDER BY o.name, o.id) AS shared_with
+            FROM shared sh
+            JOIN turfs o ON o.organization_id = :org AND o.id = sh.other_id AND o.status <> 'archived'
+            GROUP BY sh.turf_id
         )
         SELECT t.id, t.name, w.name AS ward, t.status, t.origin, t.cut_id, t.door_count, t.building_count,
                coalesce(p.knocked, 0) AS knocked, coalesce(p.contacted, 0) AS contacted,
                ST_AsGeoJSON(t.geom, 6) AS geometry, t.updated_at,
                a.id AS assignment_id, a.canvasser_id, u.name AS canvasser_name, a.team_id, tm.name AS team_name,
-               a.campaign_id, a.leased_until
+               a.campaign_id, a.leased_until, coalesce(ov.shared_with, '[]') AS shared_with
         FROM selected t
         LEFT JOIN boundaries w ON w.organization_id = t.organization_id AND w.id = t.ward_id
         LEFT JOIN progress p ON p.turf_id = t.id
+        LEFT JOIN turf_overlaps ov ON ov.turf_id = t.id
         LEFT JOIN assignments a ON a.organization_id = t.organization_id AND a.turf_id = t.id AND a.status = 'active'
         LEFT JOIN users u ON u.organization_id = a.organization_id AND u.id = a.canvasser_id
         LEFT JOIN teams tm ON tm.organization_id = a.organization_id AND tm.id = a.team_id
@@ -467,7 +498,7 @@ def list_turfs(
         TurfListing(
             id=r.id, name=r.name, ward=r.ward, status=r.status, origin=r.origin, cut_id=r.cut_id,
             door_count=r.door_count, building_count=r.building_count, knocked=r.knocked, contacted=r.contacted,
-            geometry=json.loads(r.geometry), updated_at=r.updated_at,
+            geometry=json.loads(r.geometry), updated_at=r.updated_at, overlaps=r.shared_with,
             assignment=None if r.assignment_id is None else {
                 "id": r.assignment_id, "canvasser_id": r.canvasser_id, "canvasser_name": r.canvasser_name,
                 "team_id": r.team_id, "team_name": r.team_name,

@@ -13,6 +13,7 @@ from canvass.auth.models import User
 from canvass.canvassing.models import Campaign
 from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
+from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut
 from tests.canvass.pipeline.builders import dues, event
 from tests.factories import (
@@ -58,6 +59,8 @@ def _their_ids(session):
         "conflict_id": flagged.id, "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
         # no vote exists in org A: an id that exists nowhere must answer exactly like a foreign one
         "vote_id": 2_000_000_000,
+        # a paper walk list's entry code of org A's door
+        "code": encode_entry_code(household.id),
     }
 
 
@@ -108,5 +111,5 @@ def test_an_outsider_with_every_role_gets_404_and_changes_nothing(client, db_ses
                 wrong.append(f"{method.upper()} {url}: {response.status_code}")
             response.close()
     assert wrong == []
-    assert tried >= 47  # the document has 47 id-taking operations today; none was skipped
+    assert tried >= 48  # the document has 48 id-taking operations today; none was skipped
     assert _snapshot(db_session, org) == before
