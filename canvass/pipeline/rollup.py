@@ -38,7 +38,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from canvass.db import utcnow
-from canvass.orgs.models import Organization
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.funnels import apply_new_contributions, capture_old_contributions, rebuild_funnels
 from canvass.pipeline.membership import (

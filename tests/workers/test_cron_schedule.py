@@ -5,6 +5,9 @@ from pathlib import Path
 
 from rq.cron import CronScheduler
 
+from canvass.config import Settings
+from workers import runtime
+
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "workers" / "cron_schedule.py"
 
 # function (module.name) -> (every N seconds or a cron line, job_timeout or None)
@@ -20,13 +23,15 @@ EXPECTED = {
 
 
 def test_rq_cron_loads_the_expected_periodic_jobs(redis_client, monkeypatch):
-    monkeypatch.delenv("CANVASS_QUEUE", raising=False)
+    # The queue is the one the process's Settings name (CANVASS_QUEUE), not a constant of the file.
+    monkeypatch.setattr(runtime, "settings", lambda: Settings(database_url="postgresql://unused/x",
+                                                              queue_name="canvass-cron-test"))
     scheduler = CronScheduler(connection=redis_client)
     scheduler.load_config_from_file(str(SCHEDULE_FILE))
     loaded = {}
     for job in scheduler.get_jobs():
         assert job.func_name not in loaded, f"{job.func_name} is scheduled twice"
-        assert job.queue_name == "canvass"
+        assert job.queue_name == "canvass-cron-test"
         loaded[job.func_name] = (job.interval or job.cron, job.job_options.get("job_timeout"))
     assert loaded == EXPECTED
 
