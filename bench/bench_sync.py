@@ -53,7 +53,7 @@ DEVICE = "bench-phone"
 def seed(url: str, *, buildings: int, slug: str = "bench-sync") -> dict:
     """An organization ready to take field work; returns the ids the uploads need."""
     from canvass.auth.services import create_user, issue_token
-    from canvass.canvassing.campaigns import create_campaign
+    from canvass.campaigns.services import create_campaign
     from canvass.orgs.services import create_organization
     from canvass.turfs.leases import assign_turf
 

@@ -73,7 +73,7 @@ BASELINE = "baseline: GET /v1/me"
 def seed(url: str, *, households: int, clients: int, turf_doors: int) -> list[dict]:
     import canvass.models  # noqa: F401
     from canvass.auth.services import create_user, issue_token
-    from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question
+    from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question
     from canvass.canvassing.records import Contact
     from canvass.geo.boundaries import import_boundaries
     from canvass.geo.households import import_households

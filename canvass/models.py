@@ -1,7 +1,7 @@
 """Imports every model module, so the metadata (Alembic, mappers) sees all tables."""
 from canvass.audit.models import AuditEvent  # noqa: F401
 from canvass.auth.models import ApiToken, User  # noqa: F401
-from canvass.canvassing.models import Campaign, Question  # noqa: F401
+from canvass.campaigns.models import Campaign, Question  # noqa: F401
 from canvass.canvassing.records import Contact, Pledge  # noqa: F401
 from canvass.geo.models import Boundary, Building, Household  # noqa: F401
 from canvass.orgs.models import Organization  # noqa: F401

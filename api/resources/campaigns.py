@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.canvassing import CampaignCreate, CampaignListArgs, CampaignOut, CampaignUpdate
-from canvass.canvassing import campaigns
+from canvass.campaigns import services as campaigns
 from canvass.db import transaction
 
 blp = Blueprint(

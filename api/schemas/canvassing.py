@@ -5,11 +5,11 @@ from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
 from api.schemas.common import query_id_field
 from api.schemas.common import id_field
-from canvass.canvassing.campaigns import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
+from canvass.campaigns.services import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
 from canvass.canvassing.conflicts import CONFLICT_STATUSES
 from canvass.canvassing.followups import FOLLOW_UP_OUTCOMES, FOLLOW_UP_STATUSES
 from canvass.canvassing.integrity import FLAGS
-from canvass.canvassing.models import (
+from canvass.campaigns.models import (
     CAMPAIGN_KINDS,
     PHONE_RESULT_CODES,
     PLEDGE_TYPES,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
-from canvass.canvassing.models import PHONE_RESULT_CODES, Campaign
+from canvass.campaigns.models import PHONE_RESULT_CODES, Campaign
 from canvass.canvassing.records import Pledge
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed

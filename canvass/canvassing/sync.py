@@ -44,7 +44,7 @@ from canvass.canvassing import integrity
 from canvass.canvassing.conflicts import flag_conflicts
 from canvass.canvassing.outcomes import apply_door_outcomes
 from canvass.canvassing.followups import initial_follow_up, organization_plan
-from canvass.canvassing.models import Campaign, Question
+from canvass.campaigns.models import Campaign, Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.canvassing.validation import check_responses, echo_client_id, parse_contact, parse_pledge
 from canvass.db import utcnow

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES
+from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.errors import ValidationFailed
 from canvass.normalize import clean_email, clean_phone
 

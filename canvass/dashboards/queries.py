@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.dashboards.activity import last_activity_rollup_at
 from canvass.db import local_today
 from canvass.errors import NotFound, ValidationFailed

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Boundary

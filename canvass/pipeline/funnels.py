@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.db import create_temp_table, local_today
 from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
-from canvass.canvassing.models import Campaign, Question
+from canvass.campaigns.models import Campaign, Question
 from canvass.errors import NotFound, ValidationFailed
 from canvass.people.models import Person
 from canvass.db import create_temp_table

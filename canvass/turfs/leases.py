@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from canvass.auth.models import User
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.geo.models import Boundary

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.turfs.leases import record_turf_event

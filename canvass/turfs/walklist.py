@@ -26,7 +26,7 @@ from typing import Callable, Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from canvass.canvassing.models import PLEDGE_TYPES, RESULT_CODES
+from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.db import utcnow
 from canvass.errors import NotFound
 from canvass.turfs.leases import ON_ASSIGNMENT_SQL, is_lead

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from canvass.audit.models import AuditEvent
-from canvass.canvassing.models import PHONE_RESULT_CODES, PLEDGE_TYPES, RESULT_CODES, Campaign, Question
+from canvass.campaigns.models import PHONE_RESULT_CODES, PLEDGE_TYPES, RESULT_CODES, Campaign, Question
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import contact, make_canvass
 from tests.factories import auth_header, make_campaign, make_org, make_user

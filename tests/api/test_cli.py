@@ -60,7 +60,7 @@ def test_demo_seeds_once_with_if_empty(app, db_session):
     result = run(app, "demo", "--households", "500")
     assert result.exit_code == 0, result.output
     assert "admin@demo.canvass.test" in result.output
-    from canvass.canvassing.models import Campaign
+    from canvass.campaigns.models import Campaign
     from canvass.geo.models import Boundary, Household
     from canvass.turfs.models import Assignment, Turf
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from canvass.canvassing.models import Campaign, Question
+from canvass.campaigns.models import Campaign, Question
 from canvass.pipeline.rollup import refresh_pipeline
 from tests.asserts import assert_error
 from tests.canvass.pipeline.builders import at, conversation, forget_stale_jobs, pledge, resident, support_campaign

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from canvass.auth.models import User
-from canvass.canvassing.models import Campaign
+from canvass.campaigns.models import Campaign
 from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
 from canvass.turfs.entry_codes import encode_entry_code

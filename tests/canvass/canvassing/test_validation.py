@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from canvass.canvassing.models import QUESTION_KINDS
+from canvass.campaigns.models import QUESTION_KINDS
 from canvass.canvassing.validation import (
     check_answer, check_responses, echo_client_id, item_json_schema, parse_contact, parse_pledge,
 )

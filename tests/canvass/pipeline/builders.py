@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from canvass.canvassing.models import Question
+from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.pipeline.models import DuesPayment, Event, EventAttendance
 from canvass.pipeline.rollup import refresh_pipeline

@@ -1,7 +1,7 @@
 """Stages: contacted -> supporter -> pledged -> volunteer -> member -> leader, every change stored."""
 from sqlalchemy import select
 
-from canvass.canvassing.models import Question
+from canvass.campaigns.models import Question
 from canvass.pipeline.membership import update_membership_rule
 from canvass.pipeline.models import PipelinePerson, StageTransition
 from tests.canvass.pipeline.builders import (

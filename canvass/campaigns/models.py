@@ -66,14 +66,14 @@ class Campaign(Base):
         ARRAY(Text), default=lambda: list(PHONE_RESULT_CODES), server_default="{" + ",".join(PHONE_RESULT_CODES) + "}"
     )
     pledge_types: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    # Recontact rules and other knobs (e.g. {"recontact_refused": true}), see canvassing/campaigns.py.
+    # Recontact rules and other knobs (e.g. {"recontact_refused": true}), see campaigns/services.py.
     settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
-    # Read-only: questions are written as rows (canvassing/campaigns.py), in position order.
+    # Read-only: questions are written as rows (campaigns/services.py), in position order.
     questions: Mapped[list["Question"]] = relationship(
         primaryjoin="and_(Campaign.organization_id == foreign(Question.organization_id), "
         "Campaign.id == foreign(Question.campaign_id))",

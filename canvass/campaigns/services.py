@@ -11,15 +11,14 @@ question ids, so replacing the questions of a campaign in use is a conflict
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
-from canvass.canvassing.models import (
+from canvass.campaigns.models import (
     CAMPAIGN_KINDS, PHONE_RESULT_CODES, PLEDGE_TYPES, QUESTION_KINDS, RESULT_CODES, Campaign, Question,
 )
-from canvass.canvassing.records import Contact
 from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
 
@@ -194,8 +193,10 @@ def update_campaign(
             campaign.settings = settings
     if "questions" in changes:
         cleaned = _questions(changes["questions"])
+        # Asked of the contacts table directly: campaigns sit below the canvassing area that owns it.
         in_use = session.execute(
-            select(exists().where(Contact.organization_id == organization_id, Contact.campaign_id == campaign.id))
+            text("SELECT EXISTS (SELECT 1 FROM contacts WHERE organization_id = :org AND campaign_id = :campaign)"),
+            {"org": organization_id, "campaign": campaign.id},
         ).scalar_one()
         if in_use:
             raise Conflict(
