@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, MetaData, select, text
+from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, UniqueConstraint, select, text
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from canvass.errors import NotFound
@@ -69,8 +69,6 @@ def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RE
     FOREIGN KEY (organization_id, household_id) REFERENCES households (organization_id, id)
     Every referenced table has UNIQUE (organization_id, id) for this.
     """
-    from sqlalchemy import ForeignKeyConstraint
-
     if ondelete == "SET NULL":
         # Only the reference is cleared: a bare SET NULL would null organization_id too
         # (PostgreSQL 15+ column list).
@@ -85,8 +83,6 @@ def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RE
 
 def tenant_key(table: str):
     """UNIQUE (organization_id, id): the target of tenant_fk, and the future Citus key."""
-    from sqlalchemy import UniqueConstraint
-
     return UniqueConstraint("organization_id", "id", name=f"uq_{table}_organization_id_id")
 
 

@@ -1,15 +1,43 @@
-"""The layer rule of STYLE.md: the domain never imports the HTTP or queue edges."""
+"""The layer rules of docs/architecture.md: the domain never imports the HTTP or queue edges, its
+areas import only downwards (the import-linter contracts in pyproject.toml), and no module of the
+domain hides an import inside a function (the way an import loop is usually dodged)."""
+import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = REPO_ROOT / "canvass"
 FORBIDDEN = re.compile(r"^\s*(from|import)\s+(flask|flask_\w+|marshmallow|webargs|rq|redis|api|workers)\b", re.M)
 
 
 def test_domain_package_imports_no_web_or_queue_framework():
-    domain = Path(__file__).resolve().parent.parent / "canvass"
     offenders = [
-        f"{path.relative_to(domain.parent)}: {match.group(0).strip()}"
-        for path in domain.rglob("*.py")
+        f"{path.relative_to(REPO_ROOT)}: {match.group(0).strip()}"
+        for path in DOMAIN.rglob("*.py")
         for match in FORBIDDEN.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_areas_import_only_downwards():
+    code = ("import sys; from importlinter.cli import lint_imports; "
+            "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_no_domain_module_imports_canvass_inside_a_function():
+    hidden = []
+    for path in sorted(DOMAIN.rglob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("canvass"):
+                    hidden.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {ast.unparse(node)}")
+                elif isinstance(node, ast.Import) and any(a.name.startswith("canvass") for a in node.names):
+                    hidden.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert hidden == []

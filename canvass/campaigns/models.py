@@ -15,6 +15,7 @@ from canvass.db import Base, tenant_fk, tenant_key
 
 CAMPAIGN_KINDS = ("electoral", "issue")
 QUESTION_KINDS = ("choice", "scale", "yes_no", "text")
+SCALE = (1, 5)  # a "scale" question's answers: whole numbers from 1 to 5
 # Unsuccessful door attempts; a conversation is "canvassed" (implied by responses).
 RESULT_CODES = {
     "not_home": "Not home",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES
+from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, SCALE
 from canvass.errors import ValidationFailed
 from canvass.normalize import clean_email, clean_phone
 
@@ -28,7 +28,6 @@ EARLIEST_OCCURRED_AT = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 MAX_NOTES = 2000
 MAX_TEXT_ANSWER = 2000
 MAX_RESPONSES = 100
-SCALE = (1, 5)
 
 
 class FieldError(Exception):

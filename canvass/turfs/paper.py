@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
-from canvass.canvassing.validation import SCALE
+from canvass.campaigns.models import SCALE
 from canvass.errors import NotFound, ValidationFailed
 from canvass.turfs.entry_codes import decode_entry_code, normalize_entry_code
 from canvass.turfs.leases import AssignmentView, assignment_views
