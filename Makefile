@@ -17,7 +17,7 @@ help:
 	@echo "make run          bootstrap + migrate + demo data + web/worker/cron (PORT, default 8000)"
 	@echo "make test         run the test suite (PYTEST_ARGS='-k foo' to pass arguments to pytest)"
 	@echo "make bench        run the benchmarks (python -m bench; BENCH_ARGS='name ...' to pick some)"
-	@echo "make lint         syntax checks (ruff/flake8 if installed in .venv)"
+	@echo "make lint         ruff, import-linter (the order of areas), mypy, shell checks (make test runs it first)"
 	@echo "make bootstrap    install system packages + .venv, start the embedded services"
 	@echo "make start|stop|status   manage the embedded PostgreSQL/Redis (data in .data/)"
 	@echo "make clean-data   stop the embedded services and delete .data/"
@@ -35,12 +35,7 @@ bench:
 	@bash scripts/bootstrap.sh --mode bench .venv/bin/python -m bench $(BENCH_ARGS)
 
 lint:
-	@bash -n scripts/*.sh .ci/run
-	@if command -v shellcheck >/dev/null 2>&1; then shellcheck -x -S warning -e SC1090,SC1091 scripts/*.sh .ci/run; fi
-	@bash scripts/bootstrap.sh --mode venv bash -c '\
-	  if python -m ruff --version >/dev/null 2>&1; then python -m ruff check .; \
-	  elif python -m flake8 --version >/dev/null 2>&1; then python -m flake8 canvass api workers tests; \
-	  else python -m compileall -q canvass api workers migrations tests; fi'
+	@bash scripts/bootstrap.sh --mode venv bash scripts/lint.sh
 
 start:
 	@bash scripts/services.sh start

@@ -22,11 +22,7 @@ db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": Fal
 class CanvassApi(Api):
     """flask-smorest's Api, documenting our error envelope for every error response."""
 
-    from api.schemas.common import ErrorEnvelope as ERROR_SCHEMA  # noqa: N811
-
-
-def current_api() -> Api:
-    return current_app.extensions["canvass_api"]
+    from api.schemas.common import ErrorEnvelope as ERROR_SCHEMA
 
 
 def redis_connection() -> Redis:

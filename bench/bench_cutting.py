@@ -27,9 +27,9 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from bench.common import CHICAGO
 from canvass.geo.addresses import parse_street_address
 from canvass.geo.synthetic import generate_households
-from bench.common import CHICAGO
 from canvass.turfs.cutting import Building, CutResult, cut_turfs, turfs_from_assignment
 
 

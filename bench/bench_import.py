@@ -107,7 +107,7 @@ def ours(url: str, path: Path, slug: str) -> dict:
     with Session(engine) as session:
         try:
             org = get_organization_by_slug(session, slug)
-        except Exception:  # noqa: BLE001 - first run: stand the organization up with the real boundaries
+        except Exception:
             org = create_organization(session, slug=slug, name=slug)
             for level, name, parent, file in (("ward", "ward", None, "wards_2023.geojson"),
                                               ("precinct", "FIRST_prec", "FIRST_ward", "precincts_2023.geojson")):

@@ -31,7 +31,7 @@ import http.client
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -39,7 +39,15 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_redis_url, free_port, markdown_table, psycopg_dsn, start_app_server, throwaway_database, timer
+from bench.common import (
+    bench_redis_url,
+    free_port,
+    markdown_table,
+    psycopg_dsn,
+    start_app_server,
+    throwaway_database,
+    timer,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ("organization_id", "client_id", "campaign_id", "assignment_id", "canvasser_id", "household_id", "person_id",
@@ -120,7 +128,7 @@ def seed(url: str, *, buildings: int, slug: str = "bench-sync") -> dict:
 def make_contacts(ids: dict, count: int, *, seed_: int = 4) -> list[dict]:
     """The phone's items, in walking order, one every 30 seconds of the past week."""
     rng = random.Random(seed_)
-    start = datetime.now(timezone.utc) - timedelta(days=7)
+    start = datetime.now(UTC) - timedelta(days=7)
     questions, doors = ids["questions"], ids["doors"]
     items = []
     for i in range(count):

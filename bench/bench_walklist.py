@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shapely.geometry import box
@@ -114,7 +114,7 @@ def seed(url: str, *, households: int, clients: int, turf_doors: int) -> list[di
         # A third of the doors have been knocked: results, a few refusals, some conversations.
         households_ids = session.execute(text("SELECT household_id FROM turf_stops WHERE organization_id = :o"),
                                          {"o": org.id}).scalars().all()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         codes = ["not_home", "not_home", "come_back", "refused", None]
         for i, household_id in enumerate(households_ids[::3]):
             code = codes[i % len(codes)]

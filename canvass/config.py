@@ -9,6 +9,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -93,7 +94,7 @@ class Settings:
     testing: bool = False
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Settings":
+    def from_env(cls, environ: dict | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         database_url = env.get("DATABASE_URL")
         if not database_url:
@@ -113,6 +114,6 @@ class Settings:
             queue_name=env.get("CANVASS_QUEUE") or cls.queue_name,
         )
 
-    def with_overrides(self, **changes) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         changes["database_url"] = _normalize_database_url(changes.get("database_url", self.database_url))
         return replace(self, **changes)

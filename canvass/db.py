@@ -5,9 +5,9 @@ owns exactly one transaction through `transaction(session)`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, UniqueConstraint, select, text
@@ -43,7 +43,7 @@ def get_tenant_row(session: Session, model, *, organization_id: int, row_id: int
 
 def utcnow() -> datetime:
     """The one clock of the services (tests move it with time-machine)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local_today(tz: str) -> date:

@@ -15,11 +15,11 @@ committed, and periodic jobs pick it up from their watermarks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "canvass_pending_jobs"
@@ -40,7 +40,7 @@ def set_job_dispatcher(dispatcher: Callable[[list[JobRequest]], None] | None) ->
     _dispatcher = dispatcher
 
 
-def request_job(session: Session, *, name: str, job_id: str, **kwargs) -> None:
+def request_job(session: Session, *, name: str, job_id: str, **kwargs: object) -> None:
     if not job_id.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"job ids may hold letters, digits, '_' and '-' only: {job_id!r}")
     session.info.setdefault(_PENDING_KEY, {})[job_id] = JobRequest(name=name, job_id=job_id, kwargs=kwargs)
@@ -60,12 +60,12 @@ def _dispatch_after_commit(session: Session) -> None:
         return
     try:
         _dispatcher(requests)
-    except Exception:  # noqa: BLE001 - the commit stands; periodic jobs catch up from watermarks
+    except Exception:
         log.exception("could not enqueue %d job(s); periodic jobs will catch up", len(requests))
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_on_rollback(session: Session, previous_transaction) -> None:
+def _drop_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
 

@@ -3,6 +3,7 @@
 # `make test`: bootstrap, create a throwaway database, run pytest, drop the database.
 #   make test PYTEST_ARGS='-k foo -x'      (extra arguments to this script go to pytest too)
 #
+# Runs scripts/lint.sh first (CANVASS_SKIP_LINT=1 skips it for a quick targeted run).
 # Honours TEST_DATABASE_URL (a throwaway database is created on that server and dropped
 # afterwards; TEST_DB_THROWAWAY=0 uses the URL as is), TEST_REDIS_URL (default: the
 # embedded Redis, db 15), CANVASS_KEEP_SERVICES=1 (leave embedded services running).
@@ -31,6 +32,8 @@ trap 'exit 143' TERM
 
 canvass_bootstrap test
 cd "$CANVASS_ROOT"
+# Lint first: a finding fails the run before the slower tests start (CI runs exactly this).
+[ "${CANVASS_SKIP_LINT:-0}" = 1 ] || bash scripts/lint.sh
 
 # postgresql+driver://user@host:port/db?query -> parts
 url_re='^(postgres(ql)?)(\+[A-Za-z0-9_]+)?(://[^/?]*)(/[^?]*)?(\?.*)?$'

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -140,7 +140,6 @@ def committing_app(settings, migrated_database):
     Tables are emptied afterwards, so use it only where a rollback can't serve.
     """
     from api import create_app
-
     from api.extensions import db
 
     app = create_app(settings)
@@ -203,7 +202,7 @@ def statements(db_connection):
 # Hours at which the UTC date and the organization's date (America/Chicago) differ: a test
 # that builds "today" in UTC where the code uses the organization's day fails only then.
 AWKWARD_HOURS = {
-    "0200_utc": (time(2, 0), timezone.utc),
+    "0200_utc": (time(2, 0), UTC),
     "2330_chicago": (time(23, 30), ZoneInfo("America/Chicago")),
 }
 

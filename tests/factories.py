@@ -57,11 +57,11 @@ def auth_header(session, user: User) -> dict:
 # --- geography, turfs, campaigns ----------------------------------------------
 # Coordinates are lon/lat; the default square sits in Chicago's 33rd ward area.
 
-from datetime import timezone  # noqa: E402
+from datetime import UTC  # noqa: E402
 
 from geoalchemy2.shape import from_shape  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 from shapely.geometry import MultiPolygon, Point, box  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question  # noqa: E402
 from canvass.geo.models import Boundary, Building, Household  # noqa: E402
@@ -156,7 +156,7 @@ def make_team(session, *, org, members=(), name=None, status="active"):
 def make_assignment(session, *, org, turf, campaign, canvasser=None, team=None, leased_at=None, leased_until=None,
                     status="active"):
     """A lease to `canvasser` or to `team` (its members as they are now), with its assignment_members rows."""
-    leased_at = leased_at or datetime.now(timezone.utc) - timedelta(hours=1)
+    leased_at = leased_at or datetime.now(UTC) - timedelta(hours=1)
     assignment = Assignment(
         organization_id=org.id, turf_id=turf.id, campaign_id=campaign.id,
         canvasser_id=canvasser.id if canvasser else None, team_id=team.id if team else None, status=status,

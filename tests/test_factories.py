@@ -1,5 +1,12 @@
 from tests.factories import (
-    make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, make_turf, make_user,
+    make_assignment,
+    make_boundary,
+    make_campaign,
+    make_household,
+    make_org,
+    make_person,
+    make_turf,
+    make_user,
 )
 
 

@@ -41,3 +41,18 @@ def test_no_domain_module_imports_canvass_inside_a_function():
                 elif isinstance(node, ast.Import) and any(a.name.startswith("canvass") for a in node.names):
                     hidden.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {ast.unparse(node)}")
     assert hidden == []
+
+
+def test_no_module_imports_another_areas_private_names():
+    """An area's public surface is its modules' names without a leading underscore; a `_name`
+    is the area's own business (canvass/<area>/__init__.py says which modules others use)."""
+    reached_in = []
+    for path in sorted([*DOMAIN.rglob("*.py"), *(REPO_ROOT / "api").rglob("*.py"), *(REPO_ROOT / "workers").rglob("*.py")]):
+        parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+        own_area = ".".join(parts[:2])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("canvass."):
+                area = ".".join(node.module.split(".")[:2])
+                reached_in += [f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.module}.{alias.name}"
+                               for alias in node.names if alias.name.startswith("_") and area != own_area]
+    assert reached_in == []

@@ -7,10 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import canvass.models  # noqa: F401
 from canvass.db import Base
 from canvass.migrate import include_object, migration_heads
-
-import canvass.models  # noqa: F401
 
 
 @contextmanager

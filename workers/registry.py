@@ -7,7 +7,7 @@ holds the two to each other.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 JOB_PATHS: dict[str, str] = {
     "expire_leases": "workers.turf_jobs.expire_leases",

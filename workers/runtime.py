@@ -6,13 +6,13 @@ or a test); nothing is read at import time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.job import Job, JobStatus
 from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -127,7 +127,7 @@ def for_each_organization(run: Callable[..., object], *, what: str) -> dict:
             with unit_of_work() as session:
                 run(session, organization_id=organization_id)
             done += 1
-        except Exception:  # noqa: BLE001 - logged; the next pass retries this organization
+        except Exception:
             log.exception("%s failed for organization %s", what, organization_id)
             failed.append(organization_id)
     return {"organizations": done, "failed": failed}

@@ -24,7 +24,8 @@ def _read_geojson(path: str):
     except UnicodeDecodeError:
         raise click.ClickException(f"{path} is not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        raise click.ClickException(f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise click.ClickException(
+            f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
 
 
 @click.group("import")

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 def smorest_blueprints():
     """flask-smorest blueprints (documented in the OpenAPI document)."""
-    from api.resources import audit, auth, users
-    from api.resources import campaigns, followups, people, sync
-    from api.resources import assignments, boundaries, teams, turfs
-    from api.resources import dues, events, funnels, member_imports, membership, votes
-    from api.resources import dashboards, exports
+    from api.resources import (
+        assignments,
+        audit,
+        auth,
+        boundaries,
+        campaigns,
+        dashboards,
+        dues,
+        events,
+        exports,
+        followups,
+        funnels,
+        member_imports,
+        membership,
+        people,
+        sync,
+        teams,
+        turfs,
+        users,
+        votes,
+    )
 
     return [auth.blp, users.blp, audit.blp, campaigns.blp, sync.blp, followups.blp, people.blp,
             boundaries.blp, turfs.blp, assignments.blp, teams.blp,

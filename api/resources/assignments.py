@@ -9,7 +9,7 @@ from api.document_cache import walklist_cache
 from api.extensions import db
 from api.schemas.turfs import AssignmentExtend, AssignmentOut, EntryCodeArgs, EntryCodeOut, ReasonArgs, WalkListOut
 from canvass.db import transaction
-from canvass.turfs import leases
+from canvass.turfs import lease_views, leases
 from canvass.turfs.paper import resolve_entry_code, sheet_client_id
 from canvass.turfs.walklist import build_walklist
 
@@ -27,7 +27,7 @@ class MyAssignments(MethodView):
         """The signed-in canvasser's live turf assignments: their own, and their teams'."""
         user = current_user()
         with transaction(db.session) as session:
-            return leases.list_my_assignments(session, organization_id=user.organization_id, user_id=user.id)
+            return lease_views.list_my_assignments(session, organization_id=user.organization_id, user_id=user.id)
 
 
 @blp.route("/assignments/<int:assignment_id>")
@@ -38,7 +38,7 @@ class AssignmentItem(MethodView):
         """One assignment (a canvasser: only one they are on)."""
         user = current_user()
         with transaction(db.session) as session:
-            return leases.get_assignment(session, organization_id=user.organization_id, assignment_id=assignment_id,
+            return lease_views.get_assignment(session, organization_id=user.organization_id, assignment_id=assignment_id,
                                          viewer_id=user.id, viewer_roles=user.roles)
 
     @requires_roles(*WRITERS)

@@ -11,9 +11,9 @@ from api.extensions import db
 from api.schemas.auth import MeOut, TokenCreate, TokenOut
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
 from canvass.auth.services import authenticate, issue_token, revoke_token
-from canvass.normalize import normalize_email
 from canvass.db import transaction
 from canvass.errors import Unauthorized
+from canvass.normalize import normalize_email
 
 blp = Blueprint("auth", __name__, url_prefix="/v1", description="Sign-in, tokens and the signed-in user")
 

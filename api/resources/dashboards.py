@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import RAISE
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from api.auth import current_user, requires_roles
 from api.extensions import db
 from api.schemas.dashboards import (
-    ActivityArgs, AffiliateActivityOut, CoalitionOut, LeaderboardArgs, LeaderboardOut, RangeArgs, RosterArgs,
-    RosterPage, ScopeArgs, SummaryOut, TurfProgressOut,
+    ActivityArgs,
+    AffiliateActivityOut,
+    CoalitionOut,
+    LeaderboardArgs,
+    LeaderboardOut,
+    RangeArgs,
+    RosterArgs,
+    RosterPage,
+    ScopeArgs,
+    SummaryOut,
+    TurfProgressOut,
 )
 from canvass.dashboards import queries
 from canvass.db import transaction

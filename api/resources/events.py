@@ -6,7 +6,14 @@ from flask_smorest import Blueprint
 from api.auth import current_user, requires_roles
 from api.extensions import db
 from api.schemas.pipeline import (
-    AttendanceBatch, AttendanceOut, AttendanceResultOut, EventCreate, EventListArgs, EventOut, EventPage, EventUpdate,
+    AttendanceBatch,
+    AttendanceOut,
+    AttendanceResultOut,
+    EventCreate,
+    EventListArgs,
+    EventOut,
+    EventPage,
+    EventUpdate,
 )
 from canvass.db import transaction
 from canvass.pipeline import events

@@ -5,8 +5,8 @@ from datetime import date
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from marshmallow import RAISE
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db

@@ -36,7 +36,8 @@ class PersonItem(MethodView):
     def get(self, person_id):
         """The person with their latest contacts and their pledge cards."""
         with transaction(db.session) as session:
-            return people_operations.get_person_detail(session, organization_id=current_user().organization_id, person_id=person_id)
+            return people_operations.get_person_detail(
+                session, organization_id=current_user().organization_id, person_id=person_id)
 
     @requires_roles("organizer", "admin")
     @blp.arguments(PersonUpdate)

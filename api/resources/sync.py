@@ -11,8 +11,17 @@ from flask_smorest import Blueprint
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.canvassing import (
-    ConflictArgs, ConflictPage, ConflictResolutionIn, ConflictResolutionOut, FlaggedContactArgs, FlaggedContactPage,
-    ItemResultOut, PaperPledgeBatch, RawItem, SyncBody, SyncOut,
+    ConflictArgs,
+    ConflictPage,
+    ConflictResolutionIn,
+    ConflictResolutionOut,
+    FlaggedContactArgs,
+    FlaggedContactPage,
+    ItemResultOut,
+    PaperPledgeBatch,
+    RawItem,
+    SyncBody,
+    SyncOut,
 )
 from canvass.canvassing import conflicts, integrity, sync
 from canvass.canvassing.validation import item_json_schema

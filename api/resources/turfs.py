@@ -22,9 +22,10 @@ from api.schemas.turfs import (
     TurfUpdate,
 )
 from canvass.db import transaction
-from canvass.turfs import leases, services
+from canvass.turfs import lease_views, leases, services
 
-blp = Blueprint("turfs", __name__, url_prefix="/v1", description="Turfs: drawn or cut, assigned to canvassers or teams, and their history")
+blp = Blueprint("turfs", __name__, url_prefix="/v1",
+                description="Turfs: drawn or cut, assigned to canvassers or teams, and their history")
 
 READERS = ("field_lead", "organizer", "admin")
 WRITERS = ("field_lead", "organizer")
@@ -113,7 +114,7 @@ class TurfAssignment(MethodView):
     def get(self, turf_id):
         """The turf's live lease (404 no_active_assignment when it has none)."""
         with transaction(db.session) as session:
-            return leases.get_active_assignment(session, organization_id=_org(), turf_id=turf_id)
+            return lease_views.get_active_assignment(session, organization_id=_org(), turf_id=turf_id)
 
     @requires_roles(*WRITERS)
     @blp.arguments(AssignmentCreate)
@@ -169,4 +170,4 @@ class TurfHistory(MethodView):
     def get(self, turf_id):
         """Every state change of the turf and its leases (who, when, why), oldest first."""
         with transaction(db.session) as session:
-            return leases.list_turf_history(session, organization_id=_org(), turf_id=turf_id)
+            return lease_views.list_turf_history(session, organization_id=_org(), turf_id=turf_id)

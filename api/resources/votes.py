@@ -6,7 +6,14 @@ from flask_smorest import Blueprint
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
 from api.schemas.pipeline import (
-    BallotCreate, BallotOut, EligibleOut, PageArgs, RecordedBallotCreate, VoteCreate, VoteOut, VotePage,
+    BallotCreate,
+    BallotOut,
+    EligibleOut,
+    PageArgs,
+    RecordedBallotCreate,
+    VoteCreate,
+    VoteOut,
+    VotePage,
     VoteResultsOut,
 )
 from canvass.db import transaction

@@ -3,12 +3,7 @@ from __future__ import annotations
 from geoalchemy2.shape import to_shape
 from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
-from api.schemas.common import query_id_field
-from api.schemas.common import id_field
-from canvass.campaigns.services import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
-from canvass.canvassing.conflicts import CONFLICT_STATUSES
-from canvass.canvassing.followups import FOLLOW_UP_OUTCOMES, FOLLOW_UP_STATUSES
-from canvass.canvassing.integrity import FLAGS
+from api.schemas.common import id_field, query_id_field
 from canvass.campaigns.models import (
     CAMPAIGN_KINDS,
     PHONE_RESULT_CODES,
@@ -16,6 +11,10 @@ from canvass.campaigns.models import (
     QUESTION_KINDS,
     RESULT_CODES,
 )
+from canvass.campaigns.services import CAMPAIGN_STATUSES, MAX_CHOICES, MAX_QUESTIONS
+from canvass.canvassing.conflicts import CONFLICT_STATUSES
+from canvass.canvassing.followups import FOLLOW_UP_OUTCOMES, FOLLOW_UP_STATUSES
+from canvass.canvassing.integrity import FLAGS
 from canvass.canvassing.validation import MAX_NOTES, item_json_schema
 
 

@@ -22,7 +22,7 @@ from api.document_cache import walklist_cache
 from api.extensions import db
 from canvass.db import transaction
 from canvass.turfs.entry_codes import encode_entry_code
-from canvass.turfs.leases import get_assignment
+from canvass.turfs.lease_views import get_assignment
 from canvass.turfs.paper import answer_format, sheet_map
 from canvass.turfs.walklist import build_walklist
 

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,7 +55,7 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     deactivated_at: Mapped[datetime | None]
 
-    organization: Mapped["Organization"] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+    organization: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
 
     def has_any_role(self, *roles: str) -> bool:
         return bool(set(self.roles) & set(roles))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -21,9 +21,9 @@ from canvass.auth.passwords import (
     password_needs_rehash,
     verify_password,
 )
-from canvass.db import utcnow
-from canvass.normalize import EMAIL_PATTERN, normalize_email
+from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from canvass.normalize import EMAIL_PATTERN, normalize_email
 
 TOKEN_PREFIX = "cvs_"
 
@@ -223,11 +223,22 @@ def revoke_all_tokens(session: Session, *, organization_id: int, user_id: int, a
 
 
 def get_user(session: Session, *, organization_id: int, user_id: int) -> User:
-    user = session.execute(
-        select(User).where(User.organization_id == organization_id, User.id == user_id)
-    ).scalar_one_or_none()
-    if user is None:
-        raise NotFound("no such user", code="user_not_found")
+    return get_tenant_row(session, User, organization_id=organization_id, row_id=user_id, lock=False,
+                          missing=NotFound("no such user", code="user_not_found"))
+
+
+def get_active_canvasser(session: Session, *, organization_id: int, user_id: int) -> User:
+    """A user who may be handed a turf: of this organization, active, with the canvasser role."""
+    user = get_tenant_row(session, User, organization_id=organization_id, row_id=user_id, lock=False,
+                          missing=NotFound("no such canvasser", code="canvasser_not_found"))
+    if not user.is_active:
+        raise ValidationFailed("this user is deactivated", code="canvasser_inactive",
+                               details={"canvasser_id": ["deactivated"]})
+    if "canvasser" not in user.roles:
+        raise ValidationFailed(
+            "this user does not have the canvasser role", code="not_a_canvasser",
+            details={"canvasser_id": ["not a canvasser"]},
+        )
     return user
 
 
@@ -362,7 +373,3 @@ def deactivate_user(session: Session, *, organization_id: int, user_id: int, act
         )
     session.flush()
     return user
-
-
-def user_last_login(session: Session, *, user_id: int) -> datetime | None:
-    return session.execute(select(func.max(ApiToken.created_at)).where(ApiToken.user_id == user_id)).scalar_one()

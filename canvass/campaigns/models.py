@@ -75,7 +75,7 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     # Read-only: questions are written as rows (campaigns/services.py), in position order.
-    questions: Mapped[list["Question"]] = relationship(
+    questions: Mapped[list[Question]] = relationship(
         primaryjoin="and_(Campaign.organization_id == foreign(Question.organization_id), "
         "Campaign.id == foreign(Question.campaign_id))",
         order_by="Question.position",

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.campaigns.models import (
-    CAMPAIGN_KINDS, PHONE_RESULT_CODES, PLEDGE_TYPES, QUESTION_KINDS, RESULT_CODES, Campaign, Question,
+    CAMPAIGN_KINDS,
+    PHONE_RESULT_CODES,
+    PLEDGE_TYPES,
+    QUESTION_KINDS,
+    RESULT_CODES,
+    Campaign,
+    Question,
 )
 from canvass.db import get_tenant_row
 from canvass.errors import Conflict, NotFound, ValidationFailed
@@ -150,6 +156,14 @@ def create_campaign(
 def get_campaign(session: Session, *, organization_id: int, campaign_id: int, for_update: bool = False) -> Campaign:
     return get_tenant_row(session, Campaign, organization_id=organization_id, row_id=campaign_id, lock=for_update,
                           missing=NotFound("no such campaign", code="campaign_not_found"))
+
+
+def get_active_campaign(session: Session, *, organization_id: int, campaign_id: int) -> Campaign:
+    """A campaign turfs may be leased for: of this organization and not archived."""
+    campaign = get_campaign(session, organization_id=organization_id, campaign_id=campaign_id)
+    if campaign.status != "active":
+        raise Conflict("this campaign is archived", code="campaign_archived")
+    return campaign
 
 
 def list_campaigns(session: Session, *, organization_id: int, status: str | None = None) -> list[Campaign]:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canvass.auth.models import User
-from canvass.campaigns.services import create_campaign
 from canvass.campaigns.models import Campaign
+from canvass.campaigns.services import create_campaign
 from canvass.turfs.leases import assign_turf
 from canvass.turfs.models import Turf
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, SCALE
 from canvass.errors import ValidationFailed

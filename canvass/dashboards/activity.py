@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from canvass.dashboards.models import ActivityWatermark
 from canvass.db import create_temp_table, utcnow
 from canvass.orgs.services import get_organization, timezone_for
+
 # Both rollups share one watermark scheme; its snapshot queries live with the pipeline's rollup.
 # The pipeline's snapshot watermark scheme, shared so both rollups see commits the same way.
 from canvass.pipeline.rollup import GUARD_SQL, START_SQL, locked_watermark, unseen

@@ -62,7 +62,7 @@ def _ring(ring, where: str) -> list[tuple[float, float]]:
         if not isinstance(position, (list, tuple)) or not 2 <= len(position) <= 3:
             raise GeometryError(f"{where}: each position must be [longitude, latitude]")
         lon, lat = position[0], position[1]
-        if isinstance(lon, bool) or isinstance(lat, bool) or not isinstance(lon, (int, float)) or not isinstance(lat, (int, float)):
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (lon, lat)):
             raise GeometryError(f"{where}: coordinates must be numbers, got {json.dumps(position)[:60]}")
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise GeometryError(f"{where}: coordinates must be finite numbers")
@@ -243,7 +243,8 @@ def import_boundaries(
     if not (name_field or "").strip():
         raise ValidationFailed("name_field must name a feature property", details={"name_field": ["required"]})
     if level == "ward" and parent_field:
-        raise ValidationFailed("wards have no parent; parent_field is for precincts", details={"parent_field": ["only for precincts"]})
+        raise ValidationFailed("wards have no parent; parent_field is for precincts",
+                               details={"parent_field": ["only for precincts"]})
     features = _features(geojson)
 
     rows, problems, repaired, seen = [], [], [], {}

@@ -17,8 +17,9 @@ anything is written.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

@@ -3,6 +3,8 @@
 at that moment, recorded in the turfs' history with the reason."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from canvass.auth import services as auth
@@ -21,7 +23,7 @@ def _leave_teams_if_done_canvassing(session: Session, user: User, actor: User, c
                                reason=reason)
 
 
-def update_user(session: Session, *, organization_id: int, user_id: int, actor: User, **changes) -> User:
+def update_user(session: Session, *, organization_id: int, user_id: int, actor: User, **changes: Any) -> User:
     """auth.update_user (name, phone, roles, password, is_active), then the teams follow."""
     could_canvass = _can_canvass(auth.get_user(session, organization_id=organization_id, user_id=user_id))
     user = auth.update_user(session, organization_id=organization_id, user_id=user_id, actor=actor, **changes)

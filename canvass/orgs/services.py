@@ -42,14 +42,6 @@ def count_organizations(session: Session) -> int:
     return session.execute(select(func.count(Organization.id))).scalar_one()
 
 
-def list_affiliates(session: Session, *, organization_id: int) -> list[Organization]:
-    return list(
-        session.execute(
-            select(Organization).where(Organization.parent_id == organization_id).order_by(Organization.slug)
-        ).scalars()
-    )
-
-
 def timezone_for(organization: Organization) -> str:
     """Days (funnels, dues periods) are the organization's local days."""
     name = (organization.settings or {}).get("timezone") or DEFAULT_TIMEZONE

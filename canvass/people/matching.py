@@ -22,9 +22,9 @@ from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.db import get_tenant_row
 from canvass.errors import NotFound, ValidationFailed
+from canvass.normalize import clean_email, clean_phone, name_key
 from canvass.people.details import record_manual_details
 from canvass.people.models import Person, PersonContactDetail
-from canvass.normalize import clean_email, clean_phone, name_key
 
 # --- matching ------------------------------------------------------------------------
 

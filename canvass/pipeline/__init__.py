@@ -1,0 +1,4 @@
+"""The member pipeline. Public: `membership` (the rule, a person's standing explained), `rollup`
+(`refresh_pipeline`), `runs` (when it last ran; people to recompute), `events`, `dues`,
+`imports` (attendance and dues CSVs), `votes`, `funnels`, `stages`, `models`. Asking for a run
+goes through canvass.jobs, so the areas below never import this one."""

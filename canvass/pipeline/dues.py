@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from canvass.audit.services import record_audit_event
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.jobs import request_rollup
 from canvass.people.models import Person
 from canvass.pipeline.models import DUES_METHODS, DuesPayment
-from canvass.jobs import request_rollup
 
 MAX_AMOUNT_CENTS = 10_000_000  # $100,000: anything larger is a typo
 MAX_PERIOD_DAYS = 5 * 366

@@ -15,9 +15,9 @@ from canvass.campaigns.models import Campaign
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from canvass.geo.models import Boundary
+from canvass.jobs import request_rollup
 from canvass.people.models import Person
 from canvass.pipeline.models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_STATUSES, Event, EventAttendance
-from canvass.jobs import request_rollup
 from canvass.pipeline.runs import note_people_changed
 
 MAX_ATTENDANCE_RECORDS = 500

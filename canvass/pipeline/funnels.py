@@ -23,8 +23,8 @@ from canvass.errors import NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.membership import in_people
-from canvass.pipeline.runs import last_run_at
 from canvass.pipeline.models import STAGES, FunnelDay, StageCount
+from canvass.pipeline.runs import last_run_at
 
 FUNNEL_STAGES = STAGES[1:]
 MAX_RANGE_DAYS = 3 * 366

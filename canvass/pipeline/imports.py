@@ -23,8 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from canvass.db import create_temp_table, utcnow
-from canvass.jobs import request_rollup
 from canvass.errors import TooLarge, ValidationFailed
+from canvass.jobs import request_rollup
 from canvass.pipeline.dues import MAX_EXTERNAL_ID, MAX_NOTE, payment_problems
 from canvass.pipeline.events import MAX_TITLE, OUTCOME_STATUSES
 from canvass.pipeline.models import ATTENDANCE_STATUSES, EVENT_KINDS

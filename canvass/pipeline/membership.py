@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
-from canvass.errors import NotFound, ValidationFailed
 from canvass.db import create_temp_table
+from canvass.errors import NotFound, ValidationFailed
 from canvass.jobs import request_rebuild
 from canvass.orgs.models import Organization
 from canvass.orgs.services import get_organization, timezone_for
+from canvass.people.models import Person
 from canvass.pipeline.models import MembershipPeriod, PipelinePerson
 from canvass.pipeline.runs import last_run_at
-from canvass.people.models import Person
-
 
 # name -> (default, minimum, maximum)
 RULE_FIELDS = {

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -41,9 +41,13 @@ from canvass.db import utcnow
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.funnels import apply_new_contributions, capture_old_contributions, rebuild_funnels
 from canvass.pipeline.membership import (
-    build_membership_islands, create_people_table, in_people, membership_periods_sql, rule_for,
+    build_membership_islands,
+    create_people_table,
+    in_people,
+    membership_periods_sql,
+    rule_for,
 )
-from canvass.pipeline.models import PersonChange, PipelineWatermark
+from canvass.pipeline.models import PipelineWatermark
 from canvass.pipeline.runs import note_people_changed
 from canvass.pipeline.stages import build_facts, build_transitions, insert_people_sql, insert_transitions_sql
 
@@ -313,9 +317,3 @@ def pipeline_snapshot(session: Session, *, organization_id: int) -> dict[str, li
         )]
         for table, order in tables.items()
     }
-
-
-def count_pending_changes(session: Session, *, organization_id: int) -> int:
-    return session.execute(
-        select(func.count()).select_from(PersonChange).where(PersonChange.organization_id == organization_id)
-    ).scalar_one()

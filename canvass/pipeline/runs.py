@@ -2,6 +2,7 @@
 use without depending on the rollup itself: when it last ran, and people it must recompute."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -11,7 +12,7 @@ from canvass.jobs import request_rollup
 from canvass.pipeline.models import PersonChange, PipelineWatermark
 
 
-def note_people_changed(session: Session, *, organization_id: int, person_ids, reason: str) -> None:
+def note_people_changed(session: Session, *, organization_id: int, person_ids: Iterable[int | None], reason: str) -> None:
     """Tell the rollup to recompute these people: for edits it can't see in its sources (an event
     moved, a user linked to a person, a merge that moved someone's records)."""
     ids = sorted({int(p) for p in person_ids if p is not None})

@@ -27,10 +27,10 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
 from canvass.campaigns.models import Campaign, Question
-from canvass.errors import NotFound, ValidationFailed
-from canvass.people.models import Person
 from canvass.db import create_temp_table
+from canvass.errors import NotFound, ValidationFailed
 from canvass.jobs import request_rebuild
+from canvass.people.models import Person
 from canvass.pipeline.membership import in_people
 from canvass.pipeline.models import STAGES, PipelinePerson, StageTransition
 
@@ -149,7 +149,7 @@ def build_transitions(session: Session, params: dict) -> None:
         WHERE EXISTS (SELECT 1 FROM pl_islands i WHERE i.person_id = x.person_id AND i.s < x.at AND x.at < i.e)
     """, params)
     session.execute(text("CREATE INDEX ON pl_points (person_id, at)"))
-    create_temp_table(session, "pl_transitions", f"""
+    create_temp_table(session, "pl_transitions", """
         WITH moments AS (
             SELECT DISTINCT person_id, at FROM pl_points WHERE at <= :as_of
         ), staged AS (

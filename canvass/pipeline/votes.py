@@ -21,7 +21,12 @@ from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.people.models import Person
 from canvass.pipeline.membership import (
-    build_membership_islands, create_people_table, get_organization, reasons_sql, rule_for, timezone_for,
+    build_membership_islands,
+    create_people_table,
+    get_organization,
+    reasons_sql,
+    rule_for,
+    timezone_for,
 )
 from canvass.pipeline.models import Ballot, Vote, VoteEligibility, VoteOption
 from canvass.pipeline.runs import note_people_changed
@@ -302,8 +307,3 @@ def link_user_to_person(session: Session, *, organization_id: int, person_id: in
                                                      "previous_user_id": current.id if current else None})
     note_people_changed(session, organization_id=organization_id, person_ids=changed, reason="user_linked")
     return person
-
-
-def linked_user_id(session: Session, *, organization_id: int, person_id: int) -> int | None:
-    return session.execute(select(User.id).where(User.organization_id == organization_id,
-                                                 User.person_id == person_id)).scalar_one_or_none()

@@ -35,51 +35,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, any_, bindparam, exists, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from canvass.auth.models import User
-from canvass.campaigns.models import Campaign
-from canvass.db import get_tenant_row, utcnow
+from canvass.auth.services import get_active_canvasser
+from canvass.campaigns.services import get_active_campaign
+from canvass.db import utcnow
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from canvass.geo.models import Boundary
+from canvass.turfs.lease_views import (
+    AssignmentView,
+    get_turf,
+    holds_assignment,
+    is_lead,
+    view_of,
+)
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfEvent
 
 __all__ = [
-    "LEAD_ROLES",
     "LeasedDoors",
     "MAX_LEASE_HOURS",
     "Stint",
     "assign_turf",
-    "assignment_views",
     "change_turf_status",
     "check_doors_free",
     "doors_already_leased",
     "doors_in_live_leases",
     "expire_leases",
     "extend_lease",
-    "get_active_assignment",
-    "get_assignment",
-    "holds_assignment",
-    "list_my_assignments",
-    "list_turf_history",
     "lock_doors_for_drawing",
-    "on_assignment",
     "reassign_turf",
     "record_turf_event",
     "release_assignment",
     "release_turf",
 ]
 
-LEAD_ROLES = ("field_lead", "organizer", "admin")
 MAX_LEASE_HOURS = 60 * 24  # 60 days: a lease is a promise to walk soon, not a permanent claim
 MAX_REASON_LENGTH = 500
-
-
-def is_lead(roles) -> bool:
-    return bool(set(roles or ()) & set(LEAD_ROLES))
 
 
 def record_turf_event(
@@ -113,41 +106,6 @@ def _reason(reason: str | None) -> str | None:
     return reason or None
 
 
-# --- lookups ---------------------------------------------------------------------
-
-
-def _turf(session: Session, organization_id: int, turf_id: int, *, lock: bool = False) -> Turf:
-    return get_tenant_row(session, Turf, organization_id=organization_id, row_id=turf_id, lock=lock,
-                          missing=NotFound("no such turf", code="turf_not_found"))
-
-
-def _canvasser(session: Session, organization_id: int, user_id: int) -> User:
-    user = session.execute(
-        select(User).where(User.organization_id == organization_id, User.id == user_id)
-    ).scalar_one_or_none()
-    if user is None:
-        raise NotFound("no such canvasser", code="canvasser_not_found")
-    if not user.is_active:
-        raise ValidationFailed("this user is deactivated", code="canvasser_inactive", details={"canvasser_id": ["deactivated"]})
-    if "canvasser" not in user.roles:
-        raise ValidationFailed(
-            "this user does not have the canvasser role", code="not_a_canvasser",
-            details={"canvasser_id": ["not a canvasser"]},
-        )
-    return user
-
-
-def _campaign(session: Session, organization_id: int, campaign_id: int) -> Campaign:
-    campaign = session.execute(
-        select(Campaign).where(Campaign.organization_id == organization_id, Campaign.id == campaign_id)
-    ).scalar_one_or_none()
-    if campaign is None:
-        raise NotFound("no such campaign", code="campaign_not_found")
-    if campaign.status != "active":
-        raise Conflict("this campaign is archived", code="campaign_archived")
-    return campaign
-
-
 def _lease_end(now: datetime, *, lease_hours: int | None, leased_until: datetime | None, default_hours: int) -> datetime:
     if lease_hours is not None and leased_until is not None:
         raise ValidationFailed(
@@ -173,37 +131,6 @@ def _lease_end(now: datetime, *, lease_hours: int | None, leased_until: datetime
 
 
 # --- who holds a lease, and who is on it ------------------------------------------------
-
-
-def on_assignment(user_id: int):
-    """The one access rule, as a condition on Assignment: `user_id` is on it now.
-
-    That is, they have an open stretch in assignment_members: the single
-    canvasser of their own lease, or a current member of the team that holds it.
-    Whether the lease itself is still live is for the caller to say.
-    """
-    return exists().where(
-        AssignmentMember.organization_id == Assignment.organization_id,
-        AssignmentMember.assignment_id == Assignment.id,
-        AssignmentMember.user_id == user_id,
-        AssignmentMember.left_at.is_(None),
-    )
-
-
-# `on_assignment` for hand-written SQL (the walk list folds it into its head query, one round
-# trip on the phone's hot path): {assignment} names the assignments row, :viewer the user.
-ON_ASSIGNMENT_SQL = """EXISTS (
-    SELECT 1 FROM assignment_members m
-    WHERE m.organization_id = {assignment}.organization_id AND m.assignment_id = {assignment}.id
-      AND m.user_id = :viewer AND m.left_at IS NULL)"""
-
-
-def holds_assignment(session: Session, *, organization_id: int, assignment_id: int, user_id: int) -> bool:
-    """`on_assignment` for one assignment (the walk list's and the hand-back's check)."""
-    return session.execute(
-        select(Assignment.id).where(Assignment.organization_id == organization_id, Assignment.id == assignment_id,
-                                    on_assignment(user_id))
-    ).first() is not None
 
 
 @dataclass(frozen=True)
@@ -241,7 +168,7 @@ def _holder(session: Session, organization_id: int, *, canvasser_id: int | None,
         raise ValidationFailed("give canvasser_id (one canvasser) or team_id (a team): who walks this turf?",
                                details={"canvasser_id": ["give canvasser_id or team_id"]})
     if canvasser_id is not None:
-        canvasser = _canvasser(session, organization_id, canvasser_id)
+        canvasser = get_active_canvasser(session, organization_id=organization_id, user_id=canvasser_id)
         return _Holder(canvasser_id=canvasser.id, team_id=None, member_ids=(canvasser.id,))
     # FOR SHARE: a membership change or an archive (FOR UPDATE) waits for this lease
     # to commit, then sees it; a lease made after them sees their outcome.
@@ -372,7 +299,7 @@ def assign_turf(
     lease_hours: int | None = None,
     leased_until: datetime | None = None,
     reason: str | None = None,
-) -> "AssignmentView":
+) -> AssignmentView:
     """Lease a ready turf to a canvasser or a team (exactly one) for a campaign.
 
     409 turf_already_assigned if someone got there first.
@@ -380,12 +307,12 @@ def assign_turf(
     now = utcnow()
     until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
     holder = _holder(session, organization_id, canvasser_id=canvasser_id, team_id=team_id)
-    campaign = _campaign(session, organization_id, campaign_id)
+    campaign = get_active_campaign(session, organization_id=organization_id, campaign_id=campaign_id)
     return _assign(session, organization_id=organization_id, turf_id=turf_id, holder=holder, campaign=campaign,
                    now=now, until=until, actor_id=actor_id, reason=reason)
 
 
-def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now, until, actor_id, reason) -> "AssignmentView":
+def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now, until, actor_id, reason) -> AssignmentView:
     # The conditional UPDATE is the lock: a second lead's UPDATE waits for the
     # first to commit, then finds the turf no longer 'ready' and gets 0 rows.
     claimed = session.execute(
@@ -395,7 +322,7 @@ def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now
         .returning(Turf.id)
     ).first()
     if claimed is None:
-        turf = _turf(session, organization_id, turf_id)
+        turf = get_turf(session, organization_id=organization_id, turf_id=turf_id)
         if turf.status == "checked_out":
             raise Conflict("this turf is already assigned", code="turf_already_assigned")
         raise Conflict(f"a {turf.status} turf cannot be assigned; reopen it first", code="turf_not_assignable",
@@ -411,7 +338,7 @@ def _assign(session, *, organization_id, turf_id, holder: _Holder, campaign, now
         details={**holder.details(), "campaign_id": campaign.id, "leased_until": until.isoformat()},
     )
     session.flush()
-    return _view_of(session, assignment)
+    return view_of(session, assignment)
 
 
 def _new_assignment(session, *, organization_id, turf_id, holder: _Holder, campaign, leased_at, leased_until,
@@ -458,25 +385,25 @@ def reassign_turf(
     lease_hours: int | None = None,
     leased_until: datetime | None = None,
     reason: str | None = None,
-) -> "AssignmentView":
+) -> AssignmentView:
     """Hand a checked-out turf to another canvasser or team in one step (or assign a ready one)."""
-    _turf(session, organization_id, turf_id)
+    get_turf(session, organization_id=organization_id, turf_id=turf_id)
     holder = _holder(session, organization_id, canvasser_id=canvasser_id, team_id=team_id)  # before the turf lock
-    turf = _turf(session, organization_id, turf_id, lock=True)
+    turf = get_turf(session, organization_id=organization_id, turf_id=turf_id, lock=True)
     current = _active_assignment(session, organization_id, turf_id)
     now = utcnow()
     if current is None:
         if campaign_id is None:
             raise ValidationFailed("campaign_id is required: the turf is not assigned", details={"campaign_id": ["required"]})
         until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
+        campaign = get_active_campaign(session, organization_id=organization_id, campaign_id=campaign_id)
         return _assign(session, organization_id=organization_id, turf_id=turf_id, holder=holder,
-                       campaign=_campaign(session, organization_id, campaign_id), now=now, until=until,
-                       actor_id=actor_id, reason=reason)
+                       campaign=campaign, now=now, until=until, actor_id=actor_id, reason=reason)
     if lease_hours is None and leased_until is None:
         until = max(current.leased_until, now + timedelta(hours=1))  # the new holder keeps the old lease
     else:
         until = _lease_end(now, lease_hours=lease_hours, leased_until=leased_until, default_hours=default_lease_hours)
-    campaign = _campaign(session, organization_id, campaign_id or current.campaign_id)
+    campaign = get_active_campaign(session, organization_id=organization_id, campaign_id=campaign_id or current.campaign_id)
     check_doors_free(session, organization_id=organization_id, turf_id=turf_id, campaign_id=campaign.id)
     current.status, current.ended_at = "released", now
     session.flush()  # the old lease ends before the new one starts (one active per turf)
@@ -495,7 +422,7 @@ def reassign_turf(
         },
     )
     session.flush()
-    return _view_of(session, assignment)
+    return view_of(session, assignment)
 
 
 def _locked_assignment(session: Session, organization_id: int, assignment_id: int) -> Assignment:
@@ -519,7 +446,7 @@ def extend_lease(
     lease_hours: int | None = None,
     leased_until: datetime | None = None,
     reason: str | None = None,
-) -> "AssignmentView":
+) -> AssignmentView:
     """Move an active lease's end later: `lease_hours` from now, or to `leased_until`.
 
     The lease is named by its id, or by its turf (the turf's active lease).
@@ -527,7 +454,7 @@ def extend_lease(
     if lease_hours is None and leased_until is None:
         raise ValidationFailed("give lease_hours or leased_until", details={"leased_until": ["required"]})
     if turf_id is not None:
-        _turf(session, organization_id, turf_id)
+        get_turf(session, organization_id=organization_id, turf_id=turf_id)
         assignment = _active_assignment(session, organization_id, turf_id)
         if assignment is None:
             raise Conflict("this turf is not assigned", code="turf_not_assigned")
@@ -553,7 +480,7 @@ def extend_lease(
         details={"from": previous.isoformat(), "to": until.isoformat()},
     )
     session.flush()
-    return _view_of(session, assignment)
+    return view_of(session, assignment)
 
 
 def _end(session, assignment: Assignment, *, status: str, action: str, turf_status: str, actor_id, reason) -> Assignment:
@@ -562,7 +489,7 @@ def _end(session, assignment: Assignment, *, status: str, action: str, turf_stat
                        details={"status": assignment.status})
     now = utcnow()
     assignment.status, assignment.ended_at = status, now
-    turf = _turf(session, assignment.organization_id, assignment.turf_id, lock=True)
+    turf = get_turf(session, organization_id=assignment.organization_id, turf_id=assignment.turf_id, lock=True)
     from_status = turf.status
     turf.status, turf.updated_at = turf_status, now
     record_turf_event(
@@ -582,7 +509,7 @@ def release_assignment(
     actor_id: int | None,
     actor_roles=(),
     reason: str | None = None,
-) -> "AssignmentView":
+) -> AssignmentView:
     """End a lease now; the turf is ready again.
 
     A canvasser may hand back only their own lease (someone else's is 404, as if
@@ -600,26 +527,26 @@ def release_assignment(
                             "or to take you off the team", code="cannot_release_team_lease")
     _end(session, assignment, status="released", action="released", turf_status="ready",
          actor_id=actor_id, reason=reason)
-    return _view_of(session, assignment)
+    return view_of(session, assignment)
 
 
 def release_turf(session: Session, *, organization_id: int, turf_id: int, actor_id: int | None,
-                 reason: str | None = None) -> "AssignmentView":
+                 reason: str | None = None) -> AssignmentView:
     """End the turf's active lease now (the lead's DELETE /turfs/{id}/assignment)."""
-    _turf(session, organization_id, turf_id)
+    get_turf(session, organization_id=organization_id, turf_id=turf_id)
     assignment = _active_assignment(session, organization_id, turf_id)
     if assignment is None:
         raise Conflict("this turf is not assigned", code="turf_not_assigned")
     _end(session, assignment, status="released", action="released", turf_status="ready",
          actor_id=actor_id, reason=reason)
-    return _view_of(session, assignment)
+    return view_of(session, assignment)
 
 
 def change_turf_status(
     session: Session, *, organization_id: int, turf_id: int, status: str, actor_id: int | None, reason: str | None = None
 ) -> Turf:
     """Complete, archive or reopen a turf. Assigning and releasing go through their own functions."""
-    turf = _turf(session, organization_id, turf_id, lock=True)
+    turf = get_turf(session, organization_id=organization_id, turf_id=turf_id, lock=True)
     if status == turf.status:
         return turf
     if status == "completed":
@@ -678,144 +605,3 @@ def expire_leases(session: Session) -> int:
         )
         SELECT count(*) FROM logged
     """)).scalar_one()
-
-
-# --- reading --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AssignmentView:
-    """An assignment with its turf, campaign and holder (plain values: safe after commit)."""
-
-    id: int
-    status: str
-    leased_at: datetime
-    leased_until: datetime
-    ended_at: datetime | None
-    turf: dict  # {id, name, ward, door_count}
-    campaign: dict  # {id, name}
-    canvasser: dict | None  # {id, name}: a single canvasser's lease; None for a team's
-    team: dict | None  # {id, name}: a team's lease
-    members: list  # [{id, name}]: who is on it now
-
-
-def _views(session: Session, query) -> list[AssignmentView]:
-    canvasser = aliased(User)
-    rows = session.execute(
-        query.join(Turf, (Turf.organization_id == Assignment.organization_id) & (Turf.id == Assignment.turf_id))
-        .join(Campaign, (Campaign.organization_id == Assignment.organization_id) & (Campaign.id == Assignment.campaign_id))
-        .outerjoin(canvasser, (canvasser.organization_id == Assignment.organization_id)
-                   & (canvasser.id == Assignment.canvasser_id))
-        .outerjoin(Team, (Team.organization_id == Assignment.organization_id) & (Team.id == Assignment.team_id))
-        .outerjoin(Boundary, (Boundary.organization_id == Turf.organization_id) & (Boundary.id == Turf.ward_id))
-        .with_only_columns(
-            Assignment.organization_id, Assignment.id, Assignment.status, Assignment.leased_at,
-            Assignment.leased_until, Assignment.ended_at,
-            Turf.id.label("turf_id"), Turf.name.label("turf_name"), Boundary.name.label("ward"), Turf.door_count,
-            Campaign.id.label("campaign_id"), Campaign.name.label("campaign_name"),
-            canvasser.id.label("canvasser_id"), canvasser.name.label("canvasser_name"),
-            Team.id.label("team_id"), Team.name.label("team_name"),
-        )
-    ).all()
-    members = _current_members(session, rows[0].organization_id, [r.id for r in rows]) if rows else {}
-    return [
-        AssignmentView(
-            id=r.id, status=r.status, leased_at=r.leased_at, leased_until=r.leased_until, ended_at=r.ended_at,
-            turf={"id": r.turf_id, "name": r.turf_name, "ward": r.ward, "door_count": r.door_count},
-            campaign={"id": r.campaign_id, "name": r.campaign_name},
-            canvasser=None if r.canvasser_id is None else {"id": r.canvasser_id, "name": r.canvasser_name},
-            team=None if r.team_id is None else {"id": r.team_id, "name": r.team_name},
-            members=members.get(r.id, []),
-        )
-        for r in rows
-    ]
-
-
-def assignment_views(session: Session, query) -> list[AssignmentView]:
-    """Assignments selected by `query` (a `select(Assignment)...`), as views with turf, campaign and holder."""
-    return _views(session, query)
-
-
-def _current_members(session: Session, organization_id: int, assignment_ids: list[int]) -> dict[int, list[dict]]:
-    """assignment id -> [{id, name}] of the people on it now, by name (one query for a whole list)."""
-    rows = session.execute(
-        select(AssignmentMember.assignment_id, User.id, User.name)
-        .join(User, (User.organization_id == AssignmentMember.organization_id) & (User.id == AssignmentMember.user_id))
-        .where(AssignmentMember.organization_id == organization_id,
-               AssignmentMember.assignment_id == any_(bindparam(None, assignment_ids, type_=ARRAY(BigInteger))),
-               AssignmentMember.left_at.is_(None))
-        .order_by(User.name, User.id)
-    )
-    members: dict[int, list[dict]] = {}
-    for assignment_id, user_id, name in rows:
-        members.setdefault(assignment_id, []).append({"id": user_id, "name": name})
-    return members
-
-
-def _view_of(session: Session, assignment: Assignment) -> AssignmentView:
-    return _views(session, select(Assignment).where(
-        Assignment.organization_id == assignment.organization_id, Assignment.id == assignment.id))[0]
-
-
-def get_active_assignment(session: Session, *, organization_id: int, turf_id: int) -> AssignmentView:
-    """The turf's live lease; 404 no_active_assignment when it has none."""
-    _turf(session, organization_id, turf_id)
-    views = _views(session, select(Assignment).where(
-        Assignment.organization_id == organization_id, Assignment.turf_id == turf_id, Assignment.status == "active"))
-    if not views:
-        raise NotFound("this turf is not assigned", code="no_active_assignment")
-    return views[0]
-
-
-def list_my_assignments(session: Session, *, organization_id: int, user_id: int) -> list[AssignmentView]:
-    """The canvasser's live leases, their own and their teams' (a lease past its end is not
-    live, even before the cron runs)."""
-    return _views(session, select(Assignment).where(
-        Assignment.organization_id == organization_id, on_assignment(user_id),
-        Assignment.status == "active", Assignment.leased_until > utcnow(),
-    ).order_by(Assignment.leased_until, Assignment.id))
-
-
-def get_assignment(
-    session: Session, *, organization_id: int, assignment_id: int, viewer_id: int, viewer_roles=()
-) -> AssignmentView:
-    """One assignment; a canvasser sees only one they are on (another's is 404, as if it did not exist)."""
-    query = select(Assignment).where(Assignment.organization_id == organization_id, Assignment.id == assignment_id)
-    if not is_lead(viewer_roles):
-        query = query.where(on_assignment(viewer_id))
-    views = _views(session, query)
-    if not views:
-        raise NotFound("no such assignment", code="assignment_not_found")
-    return views[0]
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    id: int
-    action: str
-    from_status: str | None
-    to_status: str | None
-    assignment_id: int | None
-    actor: dict | None  # {id, name}; None: the system
-    reason: str | None
-    details: dict
-    created_at: datetime
-
-
-def list_turf_history(session: Session, *, organization_id: int, turf_id: int) -> list[HistoryEntry]:
-    """Every state change of the turf and its leases, oldest first."""
-    _turf(session, organization_id, turf_id)
-    rows = session.execute(
-        select(TurfEvent, User.name.label("actor_name"))
-        .outerjoin(User, (User.organization_id == TurfEvent.organization_id) & (User.id == TurfEvent.actor_user_id))
-        .where(TurfEvent.organization_id == organization_id, TurfEvent.turf_id == turf_id)
-        .order_by(TurfEvent.id)
-    ).all()
-    return [
-        HistoryEntry(
-            id=e.id, action=e.action, from_status=e.from_status, to_status=e.to_status, assignment_id=e.assignment_id,
-            actor=None if e.actor_user_id is None else {"id": e.actor_user_id, "name": actor_name},
-            reason=e.reason, details=e.details, created_at=e.created_at,
-        )
-        for e, actor_name in rows
-    ]

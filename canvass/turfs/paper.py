@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from canvass.campaigns.models import SCALE
 from canvass.errors import NotFound, ValidationFailed
 from canvass.turfs.entry_codes import decode_entry_code, normalize_entry_code
-from canvass.turfs.leases import AssignmentView, assignment_views
+from canvass.turfs.lease_views import AssignmentView, assignment_views
 from canvass.turfs.models import Assignment, TurfStop
 
 __all__ = ["EntryCodeMatch", "SheetMap", "answer_format", "resolve_entry_code", "sheet_client_id", "sheet_map"]

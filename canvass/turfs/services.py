@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.geo.boundaries import GeometryError, find_boundary, polygon_from_geojson
 from canvass.geo.models import Boundary
-from canvass.turfs.cutting import MAX_TARGET_DOORS, Building as CutBuilding, CutError, cut_turfs
+from canvass.turfs.cutting import MAX_TARGET_DOORS, CutError, cut_turfs
+from canvass.turfs.cutting import Building as CutBuilding
 from canvass.turfs.leases import (
     change_turf_status,
     doors_already_leased,
@@ -113,7 +114,7 @@ def _multipolygon(geom) -> MultiPolygon:
 
 def create_drawn_turf(
     session: Session, *, organization_id: int, actor_id: int | None, name: str, geometry, ward: str | None = None
-) -> "TurfListing":
+) -> TurfListing:
     """A turf from a polygon a lead drew: its doors are the households inside.
 
     Refused (409 doors_already_leased) if some of them are in a live lease, of any campaign.
@@ -171,7 +172,7 @@ def update_turf(
     name: str | None = None,
     status: str | None = None,
     reason: str | None = None,
-) -> "TurfListing":
+) -> TurfListing:
     """Rename a turf and/or complete, archive or reopen it (leases.change_turf_status)."""
     turf = get_turf(session, organization_id=organization_id, turf_id=turf_id)
     if name is not None:
@@ -227,7 +228,7 @@ def cut_turfs_for_area(
     target_doors: int,
     ward: str | None = None,
     precincts: list[str] | None = None,
-) -> "CutView":
+) -> CutView:
     """Cut a ward (or precincts: "WARD-PRECINCT" labels) into turfs of about `target_doors` doors.
 
     Every household of the area lands in exactly one turf of the cut. Turfs of
@@ -337,7 +338,8 @@ def cut_turfs_for_area(
         for t, ward_id in zip(result.turfs, ward_ids)
     ]
     inserted = session.execute(text("""
-        INSERT INTO turfs (organization_id, name, ward_id, cut_id, origin, status, geom, door_count, building_count, created_by_id)
+        INSERT INTO turfs (organization_id, name, ward_id, cut_id, origin, status, geom, door_count, building_count,
+                           created_by_id)
         SELECT :org, name, ward_id, :cut_id, 'cut', 'ready', ST_Multi(ST_GeomFromWKB(wkb, 4326)), doors, buildings, :actor
         FROM unnest(:names, :ward_ids, :wkbs, :doors, :buildings) AS u(name, ward_id, wkb, doors, buildings)
         RETURNING id, name

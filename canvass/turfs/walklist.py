@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES
 from canvass.db import utcnow
 from canvass.errors import NotFound
-from canvass.turfs.leases import ON_ASSIGNMENT_SQL, is_lead
+from canvass.turfs.lease_views import ON_ASSIGNMENT_SQL, is_lead
 
 __all__ = ["DocumentCache", "WalkList", "build_walklist", "compact_walklist_changes", "organizations_with_changes_to_compact"]
 

@@ -19,9 +19,8 @@ only through another table, invalidate their whole organization (they change on 
 Inserts of households and buildings are not logged: no walk list can show one before a turf stop
 points at it (a foreign key), and that stop's insert is logged.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'

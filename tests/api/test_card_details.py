@@ -6,7 +6,7 @@ nothing here depends on the wall clock (an ended lease still takes work done ins
 """
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from canvass.people.models import Person, PersonContactDetail
 from tests.canvass.canvassing.fieldwork import make_canvass, pledge
 from tests.factories import auth_header, make_person, make_user
 
-LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=timezone.utc)  # 08:00 in Chicago
+LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)  # 08:00 in Chicago
 
 
 def at(hour: int, day: int = 6) -> str:

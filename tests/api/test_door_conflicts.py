@@ -4,7 +4,7 @@ listed for leads, resolved by keeping one.
 Fixed dates (6 October 2025, Chicago: UTC-5) inside a team lease set to cover them.
 """
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import make_canvass
 from tests.factories import auth_header, make_assignment, make_org, make_team, make_user
 
-LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=timezone.utc)  # 08:00 in Chicago
+LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)  # 08:00 in Chicago
 
 
 def at(hour: int, day: int = 6) -> str:

@@ -1,7 +1,7 @@
 """A door is in at most one live lease per campaign: overlapping turfs (a drawn turf over a cut one) may
 exist, but the second lease of the same doors for the same campaign is refused with 409
 doors_already_leased naming the turfs; the lead sees overlaps on the map."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from shapely.geometry import box, mapping
@@ -110,7 +110,7 @@ def test_released_and_lapsed_leases_hold_no_doors_and_a_lapsed_one_is_not_extend
     assert released.status_code == 200
     assert assign(client, field, "B", canvasser=1).status_code == 201
     # C is held by a lease past its end that the cron has not expired yet: it blocks nothing...
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lapsed = make_assignment(db_session, org=field.org, turf=field.turfs["C"], campaign=field.other_campaign,
                              canvasser=field.canvassers[2], leased_at=now - timedelta(days=3),
                              leased_until=now - timedelta(hours=1))
@@ -136,7 +136,7 @@ def test_two_live_leases_on_the_same_doors_from_before_the_rule_are_not_extended
     assert_error(client.patch(f"/v1/turfs/{field.turfs['A'].id}/assignment", json={"lease_hours": 100},
                               headers=field.headers), 409, "doors_already_leased")
     db_session.expire_all()
-    assert db_session.get(Assignment, a.id).leased_until < datetime.now(timezone.utc) + timedelta(hours=100)
+    assert db_session.get(Assignment, a.id).leased_until < datetime.now(UTC) + timedelta(hours=100)
 
 
 def drawn(client, field, first: int, last: int, name="Drawn"):

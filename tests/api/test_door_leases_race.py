@@ -105,8 +105,9 @@ def test_a_drawn_turf_waiting_on_an_open_lease_of_its_doors_is_refused(committin
 
 
 def test_leases_of_another_campaign_do_not_wait(committing_app):
-    from api.extensions import db
     from sqlalchemy.orm import Session
+
+    from api.extensions import db
 
     ids = committed_overlap(committing_app)
     answers = [None, None]

@@ -1,7 +1,7 @@
 """GET /v1/entry-codes/{code}: a lead keying a paper walk list back in finds the door a code names, in their
 organization only; a typo is 422, a code of no door here 404, never another door."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -76,7 +76,7 @@ def test_the_sheets_assignment_number_picks_the_lease_among_several(client, db_s
 
 def test_an_ended_lease_is_listed_after_the_live_one(client, db_session, ward):
     door = ward.doors[0][0]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = make_assignment(db_session, org=ward.org, turf=make_turf(db_session, org=ward.org, households=[door]),
                           campaign=ward.campaign, canvasser=ward.canvassers[1], status="expired",
                           leased_at=now - timedelta(days=30), leased_until=now - timedelta(days=27))

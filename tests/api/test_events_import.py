@@ -4,7 +4,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from canvass.db import utcnow
-
 from canvass.pipeline.models import EventAttendance, PipelinePerson
 from tests.canvass.pipeline.builders import event, resident
 from tests.factories import make_org

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
@@ -213,7 +213,7 @@ def test_unknown_export_kind_is_not_found(client, db_session, ward):
 
 
 def test_next_changed_since_overlaps_the_export(client, db_session, ward):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response, _ = export(client, db_session, ward.organizer, "contacts")
     next_since = datetime.fromisoformat(response.headers["X-Next-Changed-Since"])
     assert next_since <= before - timedelta(minutes=5)

@@ -9,7 +9,6 @@ from tests.data import CHICAGO
 from tests.factories import make_org
 
 
-
 def run(app, *args):
     return app.test_cli_runner().invoke(args=[str(a) for a in args])
 

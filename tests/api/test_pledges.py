@@ -1,5 +1,5 @@
 """Pledge cards: through sync, single posts, paper batches; people matched or created; follow-ups."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -39,7 +39,7 @@ def stored(db_session, result) -> Pledge:
 
 
 def test_a_card_for_a_new_person_creates_them_in_the_household_with_a_follow_up_plan(client, canvass, db_session):
-    occurred = datetime.now(timezone.utc) - timedelta(hours=1)
+    occurred = datetime.now(UTC) - timedelta(hours=1)
     card = pledge(canvass, occurred_at=iso(occurred), person={
         "first_name": " José ", "last_name": "O'Brien", "phone": "(312) 555-0100", "email": "Jose@Example.ORG",
     })
@@ -128,7 +128,7 @@ def test_a_card_without_consent_is_never_followed_up(client, canvass, db_session
 def test_the_first_call_delay_follows_the_organizations_settings(client, canvass, db_session):
     canvass.org.settings = {"pledge_follow_up": {"first_call_days": 2}}
     db_session.flush()
-    occurred = datetime.now(timezone.utc) - timedelta(hours=1)
+    occurred = datetime.now(UTC) - timedelta(hours=1)
     row = stored(db_session, sync_pledges(client, canvass, pledge(canvass, occurred_at=iso(occurred)))[0])
     assert row.next_follow_up_at == occurred + timedelta(days=2)
 
@@ -187,7 +187,7 @@ def test_paper_cards_are_stored_once_with_source_paper_and_credit_the_assignment
     client, canvass, db_session, organizer_headers
 ):
     cards = [
-        pledge(canvass, occurred_at=iso(datetime.now(timezone.utc) - timedelta(days=20))),
+        pledge(canvass, occurred_at=iso(datetime.now(UTC) - timedelta(days=20))),
         pledge(canvass, assignment_id=None, household_id=None, campaign_id=canvass.campaign.id,
                person={"first_name": "Walk", "last_name": "In"}),
     ]
@@ -223,7 +223,7 @@ def test_more_than_500_paper_cards_is_413(client, canvass, db_session, organizer
 def card_due(client, canvass, db_session, days_ago=10, **fields):
     """A card signed `days_ago` (before the current lease: an event card, no assignment)."""
     fields = {"assignment_id": None, "campaign_id": canvass.campaign.id, **fields}
-    card = pledge(canvass, occurred_at=iso(datetime.now(timezone.utc) - timedelta(days=days_ago)), **fields)
+    card = pledge(canvass, occurred_at=iso(datetime.now(UTC) - timedelta(days=days_ago)), **fields)
     return stored(db_session, sync_pledges(client, canvass, card)[0])
 
 
@@ -247,7 +247,7 @@ def test_follow_ups_list_what_is_due_and_never_do_not_contact(client, canvass, d
     response = client.get("/v1/follow-ups", headers=organizer_headers).get_json()
     assert [row["pledge"]["id"] for row in response["data"]] == [due.id]
     assert response["data"][0]["person"]["first_name"] == "Due"
-    in_ten_days = iso(datetime.now(timezone.utc) + timedelta(days=10))
+    in_ten_days = iso(datetime.now(UTC) + timedelta(days=10))
     assert len(due_ids(client, organizer_headers, due_before=in_ten_days)) == 2
 
 
@@ -275,7 +275,7 @@ def test_three_unanswered_calls_pause_the_plan_for_30_days_then_it_is_due_again(
         body = response.get_json()
         assert (body["follow_up_attempts"], body["follow_up_status"]) == (n, expected)
     paused_until = datetime.fromisoformat(body["next_follow_up_at"])
-    assert timedelta(days=29, hours=23) < paused_until - datetime.now(timezone.utc) <= timedelta(days=30)
+    assert timedelta(days=29, hours=23) < paused_until - datetime.now(UTC) <= timedelta(days=30)
     assert due_ids(client, organizer_headers) == []
     assert due_ids(client, organizer_headers, due_before=iso(paused_until + timedelta(minutes=1))) == [card.id]
     audits = db_session.execute(select(AuditEvent).where(AuditEvent.action == "pledge.follow_up")).scalars().all()

@@ -1,6 +1,6 @@
 """POST /v1/sync: the phone's offline upload, per CONTRACT.md."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -69,7 +69,7 @@ def test_retry_after_a_lost_response_answers_duplicate_with_the_first_ids_and_st
 def test_retry_is_duplicate_even_after_the_lease_ended(client, canvass, db_session):
     item = contact(canvass)
     first = sync(client, canvass, [item])
-    canvass.assignment.status, canvass.assignment.ended_at = "released", datetime.now(timezone.utc) - timedelta(minutes=20)
+    canvass.assignment.status, canvass.assignment.ended_at = "released", datetime.now(UTC) - timedelta(minutes=20)
     db_session.flush()
     assert sync(client, canvass, [item]) == [{**first[0], "status": "duplicate"}]
 
@@ -186,7 +186,7 @@ def turf_household(session, turf):
 
 def test_work_done_before_the_lease_expired_is_accepted_after_it(client, db_session):
     canvass = make_canvass(db_session)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     canvass.assignment.leased_at, canvass.assignment.leased_until = now - timedelta(hours=80), now - timedelta(hours=8)
     canvass.assignment.status, canvass.assignment.ended_at = "expired", now - timedelta(hours=7)
     db_session.flush()
@@ -201,7 +201,7 @@ def test_work_done_before_the_lease_expired_is_accepted_after_it(client, db_sess
 
 def test_work_after_an_early_release_is_not_assigned(client, canvass, db_session):
     canvass.assignment.status = "released"
-    canvass.assignment.ended_at = datetime.now(timezone.utc) - timedelta(minutes=30)
+    canvass.assignment.ended_at = datetime.now(UTC) - timedelta(minutes=30)
     db_session.flush()
     results = sync(client, canvass, [contact(canvass, occurred_at=minutes_ago(40)), contact(canvass, occurred_at=minutes_ago(10))])
     assert statuses(results) == ["created", "rejected"]

@@ -1,5 +1,5 @@
 """Field leads see integrity-flagged contacts; flags never turn work away."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,7 +27,7 @@ def sync(client, canvass, items):
 
 
 def test_lead_lists_flagged_contacts_newest_first_with_the_distance_to_the_door(client, canvass, lead_headers):
-    start = datetime.now(timezone.utc) - timedelta(minutes=40)
+    start = datetime.now(UTC) - timedelta(minutes=40)
     far_id, = sync(client, canvass, [contact(canvass, location=FAR, notes="gate locked")])
     fast_ids = sync(client, canvass, [contact(canvass, household=door, occurred_at=iso(start + timedelta(seconds=8 * i)))
                                       for i, door in enumerate(canvass.households[:5])])

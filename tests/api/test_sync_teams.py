@@ -1,5 +1,5 @@
 """POST /v1/sync for a turf leased to a team: a member's work counts while they were on the team."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -20,7 +20,7 @@ def team_canvass(db_session):
     ben = make_user(db_session, org=canvass.org, roles=["canvasser"])
     team = make_team(db_session, org=canvass.org, members=[ana, ben])
     canvass.assignment = make_assignment(db_session, org=canvass.org, turf=canvass.turf, team=team,
-                                         campaign=canvass.campaign, leased_at=datetime.now(timezone.utc) - timedelta(hours=5))
+                                         campaign=canvass.campaign, leased_at=datetime.now(UTC) - timedelta(hours=5))
     canvass.team, canvass.ana, canvass.ben = team, ana, ben
     return canvass
 
@@ -80,7 +80,7 @@ def test_a_canvasser_who_is_not_on_the_team_is_not_assigned(client, db_session, 
 def test_a_removed_members_offline_work_from_before_counts_and_later_work_does_not(client, db_session, team_canvass):
     canvass = team_canvass
     change_members(db_session, canvass, remove=[canvass.ben])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     backdate_membership(db_session, canvass, canvass.ben, left=now - timedelta(hours=2))
     while_on = contact(canvass, occurred_at=iso(now - timedelta(hours=3)))  # the phone was offline since
     after = contact(canvass, occurred_at=iso(now - timedelta(hours=1)))
@@ -95,7 +95,7 @@ def test_a_member_who_joined_late_is_credited_from_joining(client, db_session, t
     canvass = team_canvass
     cy = make_user(db_session, org=canvass.org, roles=["canvasser"])
     change_members(db_session, canvass, add=[cy])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     backdate_membership(db_session, canvass, cy, joined=now - timedelta(hours=2))
     results = sync_as(client, db_session, cy, [contact(canvass, occurred_at=iso(now - timedelta(hours=3))),
                                                contact(canvass, occurred_at=iso(now - timedelta(hours=1)))])
@@ -105,7 +105,7 @@ def test_a_member_who_joined_late_is_credited_from_joining(client, db_session, t
 
 def test_leaving_and_rejoining_counts_both_stretches_and_not_the_gap(client, db_session, team_canvass):
     canvass = team_canvass
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     change_members(db_session, canvass, remove=[canvass.ben])
     backdate_membership(db_session, canvass, canvass.ben, left=now - timedelta(hours=3))
     change_members(db_session, canvass, add=[canvass.ben])
@@ -117,7 +117,7 @@ def test_leaving_and_rejoining_counts_both_stretches_and_not_the_gap(client, db_
 
 def test_a_team_lease_that_has_since_expired_still_takes_work_done_inside_it(client, db_session, team_canvass):
     canvass = team_canvass
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     canvass.assignment.leased_until = now - timedelta(hours=2)
     canvass.assignment.status, canvass.assignment.ended_at = "expired", now - timedelta(hours=1)
     db_session.flush()

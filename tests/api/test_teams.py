@@ -1,5 +1,5 @@
 """Teams of canvassers, and turfs leased to a team: each member walks it, nobody else does."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -8,10 +8,17 @@ from canvass.audit.models import AuditEvent
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember
 from tests.asserts import assert_error
 from tests.factories import (
-    auth_header, make_assignment, make_campaign, make_household, make_org, make_team, make_turf, make_user,
+    auth_header,
+    make_assignment,
+    make_campaign,
+    make_household,
+    make_org,
+    make_team,
+    make_turf,
+    make_user,
 )
 
-NOW = lambda: datetime.now(timezone.utc)  # noqa: E731
+NOW = lambda: datetime.now(UTC)  # noqa: E731
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ parameter this test can't fill makes it fail, which is the cue to add it here.
 """
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -17,8 +17,16 @@ from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut
 from tests.canvass.pipeline.builders import dues, event
 from tests.factories import (
-    auth_header, make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, make_team,
-    make_turf, make_user,
+    auth_header,
+    make_assignment,
+    make_boundary,
+    make_campaign,
+    make_household,
+    make_org,
+    make_person,
+    make_team,
+    make_turf,
+    make_user,
 )
 
 NOT_IDS = {"kind"}  # path parameters that are not ids (export kinds)
@@ -38,11 +46,11 @@ def _their_ids(session):
     make_assignment(session, org=org, turf=make_turf(session, org=org, households=[household]), team=team,
                     campaign=campaign)
     pledge = Pledge(organization_id=org.id, client_id=uuid.uuid4(), pledge_type="vote", person_id=person.id,
-                    occurred_at=datetime.now(timezone.utc), consent_to_contact=True)
+                    occurred_at=datetime.now(UTC), consent_to_contact=True)
     cut = TurfCut(organization_id=org.id, ward_id=ward.id, target_doors=100)
     # Two canvassers' results for one door: a conflict (named by its flagged contact's id).
     door = dict(organization_id=org.id, campaign_id=campaign.id, assignment_id=assignment.id,
-                household_id=household.id, occurred_at=datetime.now(timezone.utc))
+                household_id=household.id, occurred_at=datetime.now(UTC))
     standing = Contact(client_id=uuid.uuid4(), result_code="refused", **door)
     session.add_all([pledge, cut, standing])
     session.flush()
@@ -50,7 +58,7 @@ def _their_ids(session):
                       **door)
     session.add(flagged)
     session.flush()
-    meeting = event(session, org=org, starts_at=datetime.now(timezone.utc))
+    meeting = event(session, org=org, starts_at=datetime.now(UTC))
     payment = dues(session, person=person, amount_cents=1000, paid_on="2026-11-01", period_start="2026-11-01",
                    period_end="2026-11-30")
     return org, {

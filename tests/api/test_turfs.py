@@ -1,6 +1,6 @@
 """The field lead's turf endpoints: FeatureCollection with progress, drawn turfs, cuts, leases, history."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from shapely.geometry import box, mapping
@@ -35,7 +35,7 @@ def cut(client, ward, doors=60):
 def contact(session, org, campaign, household_id, *, result_code=None, minutes_ago=0):
     session.add(Contact(
         organization_id=org.id, client_id=uuid.uuid4(), campaign_id=campaign.id, household_id=household_id,
-        occurred_at=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago), result_code=result_code,
+        occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago), result_code=result_code,
         responses=None if result_code else [{"question_id": 1, "answer": "yes"}],
     ))
     session.flush()
@@ -170,7 +170,7 @@ def test_the_lease_lifecycle_over_http_and_its_history(client, ward):
     listed = client.get("/v1/turfs?ward=1&status=checked_out", headers=ward.lead_headers).get_json()["features"]
     assert [f["id"] for f in listed] == [turf_id] and listed[0]["properties"]["assignment"]["id"] == assignment["id"]
 
-    until = (datetime.now(timezone.utc) + timedelta(hours=30)).isoformat()
+    until = (datetime.now(UTC) + timedelta(hours=30)).isoformat()
     extended = client.patch(url, json={"leased_until": until, "reason": "weekend"}, headers=ward.lead_headers)
     assert extended.status_code == 200 and extended.get_json()["leased_until"] > assignment["leased_until"]
     other = make_user_in(client, ward)
@@ -212,7 +212,7 @@ def test_a_bad_assignment_request_is_refused(client, ward, body, status, code):
 
 def test_a_lease_in_the_past_is_refused_and_nothing_changes(client, ward):
     turf_id = cut(client, ward)["turfs"]["features"][0]["id"]
-    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     response = client.post(f"/v1/turfs/{turf_id}/assignment", headers=ward.lead_headers,
                            json={"canvasser_id": ward.canvasser.id, "campaign_id": ward.campaign.id, "leased_until": past})
     assert_error(response, 422, "lease_in_past")

@@ -1,6 +1,6 @@
 """The phone's walk list and assignments (CONTRACT.md): shape, order, filters, last results, ETag, access."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,10 +10,18 @@ from canvass.turfs.services import create_drawn_turf
 from tests.asserts import assert_error
 from tests.canvass.turfs.areas import WARD_BOX, load_area
 from tests.factories import (
-    auth_header, make_assignment, make_building, make_campaign, make_household, make_org, make_person, make_turf, make_user,
+    auth_header,
+    make_assignment,
+    make_building,
+    make_campaign,
+    make_household,
+    make_org,
+    make_person,
+    make_turf,
+    make_user,
 )
 
-NOW = lambda: datetime.now(timezone.utc)  # noqa: E731
+NOW = lambda: datetime.now(UTC)  # noqa: E731
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ is Redis (api/document_cache.py), live in these tests.
 import io
 import re
 import uuid
+from datetime import UTC
 
 import pytest
 from redis import Redis
@@ -22,7 +23,14 @@ from canvass.turfs.models import Assignment, Turf, TurfStop
 from tests.canvass.canvassing.fieldwork import contact, make_canvass
 from tests.conftest import run_jobs
 from tests.factories import (
-    auth_header, make_assignment, make_boundary, make_campaign, make_household, make_person, make_turf, make_user,
+    auth_header,
+    make_assignment,
+    make_boundary,
+    make_campaign,
+    make_household,
+    make_person,
+    make_turf,
+    make_user,
 )
 
 
@@ -356,10 +364,10 @@ def test_triggers_log_only_rows_of_the_writers_organization_and_scope(db_session
 
 def test_a_lapsed_lease_has_its_own_version():
     # Only leads read a lapsed lease; time passing alone (no write) must still change its ETag.
+    from datetime import datetime
     from types import SimpleNamespace
-    from datetime import datetime, timezone
 
-    row = dict(id=7, status="active", leased_until=datetime(2026, 11, 21, tzinfo=timezone.utc), turf_id=3,
+    row = dict(id=7, status="active", leased_until=datetime(2026, 11, 21, tzinfo=UTC), turf_id=3,
                campaign_id=4, changes=12345)
     assert walklist._etag(1, SimpleNamespace(**row, lapsed=False)) != walklist._etag(1, SimpleNamespace(**row, lapsed=True))
     assert walklist._etag(1, SimpleNamespace(**row, lapsed=False)) != walklist._etag(2, SimpleNamespace(**row, lapsed=False))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.asserts import assert_error
-from tests.canvass.dashboards.fieldwork import make_ward
 from canvass.campaigns.models import Question
 from canvass.turfs.entry_codes import decode_entry_code, encode_entry_code
+from tests.asserts import assert_error
+from tests.canvass.dashboards.fieldwork import make_ward
 from tests.factories import auth_header, make_assignment, make_campaign, make_team, make_turf
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def _seed(session) -> dict:
 
     org = make_org(session, name="Ward 33 Working Families")
     ward = make_ward(session, org=org, doors_per_turf=6)
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     for door in range(5):
         add_contact(session, ward, turf=0, door=door, when=yesterday + timedelta(minutes=door), talked=door % 2 == 0)
     for door in range(2):

@@ -43,7 +43,7 @@ def test_a_cluster_made_by_an_older_bootstrap_commits_durably_after_the_next_sta
 def test_every_item_a_sync_acknowledged_is_there_after_a_crash(fault_app, pg_cluster):
     canvass = seed(fault_app, doors=5)
     acknowledged = {}
-    for round_ in range(3):
+    for _round in range(3):
         with fault_app.test_client() as client:
             body = {"device_id": "phone-1", "contacts": [
                 contact(canvass, household=canvass.households[i % 5]) for i in range(40)]}

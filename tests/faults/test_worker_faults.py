@@ -16,7 +16,7 @@ from tests.faults.services import REPO_ROOT, wait_until
 
 
 def test_worker_survives_redis_going_away_mid_job_and_runs_jobs_enqueued_after(redis_server, tmp_path):
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed in the finally below
+    log = open(tmp_path / "worker.log", "w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", "workers.main", "--url", redis_server.url, "--max-delay", "2", "faults"],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},

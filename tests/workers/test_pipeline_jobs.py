@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from canvass.canvassing.records import Contact
 from canvass.db import transaction
+from canvass.jobs import request_rollup, rollup_job_id
 from canvass.pipeline.events import record_attendance
 from canvass.pipeline.models import PipelinePerson
-from canvass.jobs import request_rollup, rollup_job_id
 from canvass.pipeline.rollup import pipeline_snapshot
 from tests.canvass.pipeline.builders import at, event, forget_stale_jobs, pledge, resident, support_campaign
 from tests.conftest import run_jobs

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
 from canvass.canvassing.records import Contact, Pledge
 from tests.factories import (
-    auth_header, make_assignment, make_building, make_campaign, make_household, make_org, make_person, make_turf,
+    auth_header,
+    make_assignment,
+    make_building,
+    make_campaign,
+    make_household,
+    make_org,
+    make_person,
+    make_turf,
     make_user,
 )
 
@@ -54,7 +61,7 @@ def iso(moment: datetime) -> str:
 
 
 def minutes_ago(minutes: float) -> str:
-    return iso(datetime.now(timezone.utc) - timedelta(minutes=minutes))
+    return iso(datetime.now(UTC) - timedelta(minutes=minutes))
 
 
 def contact(canvass: Canvass, household=None, **fields) -> dict:

@@ -1,5 +1,5 @@
 """The follow-up plan: organization settings, with safe defaults."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from canvass.canvassing.followups import FollowUpPlan, follow_up_plan, initial_follow_up
 
@@ -22,7 +22,7 @@ def test_malformed_settings_fall_back_to_the_default_rather_than_refuse_cards(ca
 
 
 def test_a_new_card_is_due_after_the_first_call_delay_unless_there_is_no_consent():
-    signed = datetime(2026, 11, 21, 20, 3, tzinfo=timezone.utc)
+    signed = datetime(2026, 11, 21, 20, 3, tzinfo=UTC)
     plan = FollowUpPlan(first_call_days=7)
     assert initial_follow_up(plan, occurred_at=signed, consent_to_contact=True) == ("pending", signed + timedelta(days=7))
     assert initial_follow_up(plan, occurred_at=signed, consent_to_contact=False) == ("no_consent", None)

@@ -1,11 +1,11 @@
 """Integrity flags: far from the door with a good fix; a sustained, impossible pace."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from canvass.canvassing.integrity import flag_pace
 from canvass.canvassing.records import Contact
 from canvass.canvassing.sync import sync_field_work
-from tests.canvass.canvassing.fieldwork import contact, iso, make_canvass
 from canvass.geo.models import Building
+from tests.canvass.canvassing.fieldwork import contact, iso, make_canvass
 from tests.factories import make_assignment, make_household, make_turf
 
 DOOR = {"lat": 41.95, "lon": -87.71}  # the first door's building (tests/canvass/canvassing/fieldwork.py)
@@ -49,7 +49,7 @@ def run(canvass, doors, start, gap_seconds):
 
 def test_five_doors_at_different_buildings_under_20_seconds_apart_are_all_flagged_too_fast(db_session):
     canvass, doors = canvass_with_buildings(db_session, 9)
-    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    start = datetime.now(UTC) - timedelta(minutes=30)
     fast = upload(db_session, canvass, run(canvass, doors[:5], start, 12))
     four = upload(db_session, canvass, run(canvass, doors[5:9], start + timedelta(minutes=10), 12))
     assert flags(db_session, fast) == [["too_fast"]] * 5
@@ -58,7 +58,7 @@ def test_five_doors_at_different_buildings_under_20_seconds_apart_are_all_flagge
 
 def test_a_normal_pace_and_the_units_of_one_building_are_not_too_fast(db_session):
     canvass, doors = canvass_with_buildings(db_session, 6)
-    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    start = datetime.now(UTC) - timedelta(minutes=30)
     walking = upload(db_session, canvass, run(canvass, doors, start, 45))
     # A courtyard building: six units, a door every 5 seconds, on a second turf of the same canvasser.
     building = db_session.get(Building, doors[0].building_id)
@@ -75,7 +75,7 @@ def test_a_normal_pace_and_the_units_of_one_building_are_not_too_fast(db_session
 
 def test_a_run_that_spans_two_uploads_is_flagged_across_both(db_session):
     canvass, doors = canvass_with_buildings(db_session, 6)
-    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    start = datetime.now(UTC) - timedelta(minutes=30)
     items = run(canvass, doors, start, 10)
     first = upload(db_session, canvass, items[:3])
     assert flags(db_session, first) == [[]] * 3  # three contacts are not yet a run
@@ -85,7 +85,7 @@ def test_a_run_that_spans_two_uploads_is_flagged_across_both(db_session):
 
 def test_flags_never_reject_and_are_not_added_twice(db_session):
     canvass, doors = canvass_with_buildings(db_session, 5)
-    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    start = datetime.now(UTC) - timedelta(minutes=30)
     items = run(canvass, doors, start, 5)
     items[0]["location"] = {"lat": 41.96, "lon": -87.71, "accuracy_m": 3}  # ~1.1 km away as well
     rows = upload(db_session, canvass, items)

@@ -1,12 +1,17 @@
 """The shape of uploaded items: pure checks, no database."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from canvass.campaigns.models import QUESTION_KINDS
 from canvass.canvassing.validation import (
-    check_answer, check_responses, echo_client_id, item_json_schema, parse_contact, parse_pledge,
+    check_answer,
+    check_responses,
+    echo_client_id,
+    item_json_schema,
+    parse_contact,
+    parse_pledge,
 )
 from canvass.errors import ValidationFailed
 
@@ -28,7 +33,7 @@ def failure(parse, raw):
 def test_a_contact_is_parsed_into_typed_values():
     item = parse_contact({**CONTACT, "location": {"lat": 41.95, "lon": -87, "accuracy_m": None}})
     assert item["client_id"] == uuid.UUID(CONTACT["client_id"])
-    assert item["occurred_at"] == datetime(2026, 11, 21, 20, 3, tzinfo=timezone.utc)
+    assert item["occurred_at"] == datetime(2026, 11, 21, 20, 3, tzinfo=UTC)
     assert item["location"] == {"lat": 41.95, "lon": -87.0, "accuracy_m": None}
     assert (item["person_id"], item["responses"], item["do_not_contact"]) == (None, None, False)
 
@@ -126,5 +131,5 @@ def test_the_documented_item_schema_is_the_one_enforced():
 
 
 def test_a_time_far_in_the_past_is_a_reset_phone_clock():
-    old = (datetime(1999, 12, 31, tzinfo=timezone.utc) - timedelta(days=1)).isoformat()
+    old = (datetime(1999, 12, 31, tzinfo=UTC) - timedelta(days=1)).isoformat()
     assert "occurred_at" in failure(parse_contact, {**CONTACT, "occurred_at": old}).details

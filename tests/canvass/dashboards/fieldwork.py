@@ -8,7 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 from canvass.canvassing.records import Contact, Pledge
 from tests.factories import (
-    make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, make_turf, make_user,
+    make_assignment,
+    make_boundary,
+    make_campaign,
+    make_household,
+    make_org,
+    make_person,
+    make_turf,
+    make_user,
 )
 
 CHICAGO = timezone(timedelta(hours=-6))

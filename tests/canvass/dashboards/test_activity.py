@@ -111,7 +111,7 @@ def test_incremental_runs_agree_with_a_full_rebuild(db_session):
     stranger = make_user(db_session, org=ward.org, roles=["canvasser"])
     second = make_campaign(db_session, org=ward.org)
     rng = random.Random(7)
-    for batch in range(6):
+    for _batch in range(6):
         for _ in range(rng.randint(3, 9)):
             turf = rng.randrange(2)
             add_contact(
@@ -177,7 +177,7 @@ def test_rows_committed_out_of_id_order_are_counted(committing_app):
     with Session(bind=engine, expire_on_commit=False) as session, session.begin():
         ward = make_ward(session, org=make_org(session))
         org_id, ward_id = ward.org.id, ward.ward.id
-        ward.campaign.questions  # loaded while the session is open
+        _ = ward.campaign.questions  # loaded while the session is open
 
     def rollup() -> None:
         with Session(bind=engine) as session, session.begin():

@@ -14,7 +14,6 @@ from canvass.pipeline.models import DuesPayment, Event, EventAttendance
 from canvass.pipeline.rollup import refresh_pipeline
 from tests.factories import make_campaign, make_household, make_person
 
-
 CHICAGO = ZoneInfo("America/Chicago")
 
 

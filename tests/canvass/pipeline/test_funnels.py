@@ -7,7 +7,16 @@ from sqlalchemy import select
 from canvass.errors import NotFound, ValidationFailed
 from canvass.pipeline.funnels import get_funnel
 from canvass.pipeline.models import FunnelDay
-from tests.canvass.pipeline.builders import at, attended, conversation, event, pledge, resident, rollup, support_campaign
+from tests.canvass.pipeline.builders import (
+    at,
+    attended,
+    conversation,
+    event,
+    pledge,
+    resident,
+    rollup,
+    support_campaign,
+)
 from tests.factories import make_boundary, make_household, make_org
 
 

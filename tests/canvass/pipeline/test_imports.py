@@ -32,7 +32,7 @@ def test_attendance_import_creates_events_upserts_and_reports_bad_lines(db_sessi
     file = csv_file(
         "event_external_id,event_title,event_kind,event_starts_at,person_external_id,email,person_id,status",
         "SHEET-7,March rally,action,2026-03-07T11:00:00-06:00,M-1,,,attended",
-        f",,,,,ben@example.org,,attended",  # line 3: no event
+        ",,,,,ben@example.org,,attended",  # line 3: no event
         "SHEET-7,,,,,ben@example.org,,no_show",
         f"SHEET-7,,,,,,{stranger.id},attended",  # line 5: another organization's person
         "SHEET-7,,,,,shared@example.org,,attended",  # line 6: two people share the e-mail

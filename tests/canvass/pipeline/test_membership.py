@@ -4,7 +4,10 @@ from sqlalchemy import select
 
 from canvass.errors import ValidationFailed
 from canvass.pipeline.membership import (
-    MembershipRule, get_person_membership, update_membership_rule, validate_rule,
+    MembershipRule,
+    get_person_membership,
+    update_membership_rule,
+    validate_rule,
 )
 from canvass.pipeline.models import MembershipPeriod, PipelinePerson
 from tests.canvass.pipeline.builders import at, attended, dues, event, resident, rollup

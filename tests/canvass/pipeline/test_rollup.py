@@ -9,7 +9,15 @@ from canvass.pipeline.models import PipelinePerson, PipelineWatermark
 from canvass.pipeline.rollup import pipeline_snapshot, refresh_pipeline
 from canvass.pipeline.runs import note_people_changed
 from tests.canvass.pipeline.builders import (
-    at, attended, conversation, dues, event, pledge, resident, rollup, support_campaign,
+    at,
+    attended,
+    conversation,
+    dues,
+    event,
+    pledge,
+    resident,
+    rollup,
+    support_campaign,
 )
 from tests.factories import make_boundary, make_household, make_org
 

@@ -5,7 +5,16 @@ from canvass.campaigns.models import Question
 from canvass.pipeline.membership import update_membership_rule
 from canvass.pipeline.models import PipelinePerson, StageTransition
 from tests.canvass.pipeline.builders import (
-    at, attempt, attended, conversation, dues, event, pledge, resident, rollup, support_campaign,
+    at,
+    attempt,
+    attended,
+    conversation,
+    dues,
+    event,
+    pledge,
+    resident,
+    rollup,
+    support_campaign,
 )
 from tests.factories import make_campaign, make_household, make_org, make_user
 

@@ -7,7 +7,12 @@ from canvass.audit.models import AuditEvent
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.pipeline.models import Ballot, VoteEligibility
 from canvass.pipeline.votes import (
-    cast_ballot, create_vote, describe_vote, link_user_to_person, list_eligible, vote_results,
+    cast_ballot,
+    create_vote,
+    describe_vote,
+    link_user_to_person,
+    list_eligible,
+    vote_results,
 )
 from tests.canvass.pipeline.builders import at, attended, dues, event, resident
 from tests.factories import make_boundary, make_household, make_org, make_user

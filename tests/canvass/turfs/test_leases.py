@@ -1,16 +1,16 @@
 """Leases: assign, extend, release, reassign, complete, expire; and the history of every change."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from canvass.errors import Conflict, NotFound, ValidationFailed
-from canvass.turfs import leases
+from canvass.turfs import lease_views, leases
 from canvass.turfs.models import Assignment, Turf, TurfEvent
 from tests.conftest import run_jobs
 from tests.factories import make_assignment, make_campaign, make_household, make_org, make_turf, make_user
 
-NOW = lambda: datetime.now(timezone.utc)  # noqa: E731
+NOW = lambda: datetime.now(UTC)  # noqa: E731
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def assign(session, field, **kwargs):
 
 def history(session, turf):
     return [(e.action, e.from_status, e.to_status)
-            for e in leases.list_turf_history(session, organization_id=turf.organization_id, turf_id=turf.id)]
+            for e in lease_views.list_turf_history(session, organization_id=turf.organization_id, turf_id=turf.id)]
 
 
 def test_assigning_checks_the_turf_out_for_the_default_lease_and_records_it(db_session, field):
@@ -41,7 +41,7 @@ def test_assigning_checks_the_turf_out_for_the_default_lease_and_records_it(db_s
     assert timedelta(hours=71, minutes=59) < view.leased_until - NOW() <= timedelta(hours=72)
     db_session.refresh(field.turf)
     assert field.turf.status == "checked_out"
-    entry = leases.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
+    entry = lease_views.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
     assert (entry.action, entry.from_status, entry.to_status, entry.reason) == ("assigned", "ready", "checked_out", "Saturday shift")
     assert entry.actor == {"id": field.lead.id, "name": "Luis Lead"} and entry.assignment_id == view.id
     assert entry.details["canvasser_id"] == field.canvasser.id
@@ -156,7 +156,7 @@ def test_reassigning_hands_the_turf_over_in_one_step(db_session, field):
     assert old.status == "released"
     db_session.refresh(field.turf)
     assert field.turf.status == "checked_out"
-    event = leases.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
+    event = lease_views.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
     assert event.action == "reassigned" and event.details["from_canvasser_id"] == field.canvasser.id
 
 
@@ -205,7 +205,7 @@ def test_expiry_ends_only_leases_past_their_time(db_session, field):
     db_session.expire_all()
     assert (db_session.get(Assignment, overdue.id).status, db_session.get(Turf, field.turf.id).status) == ("expired", "ready")
     assert (db_session.get(Assignment, live.id).status, db_session.get(Turf, live_turf.id).status) == ("active", "checked_out")
-    entry = leases.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
+    entry = lease_views.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
     assert (entry.action, entry.actor, entry.reason) == ("expired", None, "lease expired")
     assert leases.expire_leases(db_session) == 0
 
@@ -232,6 +232,6 @@ def test_my_assignments_are_the_live_ones_only(db_session, field):
                     leased_at=NOW() - timedelta(hours=5), leased_until=NOW() - timedelta(hours=1))
     make_assignment(db_session, org=field.org, turf=make_turf(db_session, org=field.org), canvasser=field.other,
                     campaign=field.campaign)
-    mine = leases.list_my_assignments(db_session, organization_id=field.org.id, user_id=field.canvasser.id)
+    mine = lease_views.list_my_assignments(db_session, organization_id=field.org.id, user_id=field.canvasser.id)
     assert [v.id for v in mine] == [live.id]
     assert mine[0].turf == {"id": field.turf.id, "name": field.turf.name, "ward": None, "door_count": 3}

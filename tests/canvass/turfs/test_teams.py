@@ -1,17 +1,17 @@
 """Teams and team leases in the service layer: one access rule, membership following live leases, expiry."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.operations import accounts
-from canvass.turfs import leases, teams
+from canvass.turfs import lease_views, leases, teams
 from canvass.turfs.leases import Stint
 from canvass.turfs.models import Assignment, AssignmentMember, TurfEvent
 from tests.factories import make_campaign, make_household, make_org, make_team, make_turf, make_user
 
-NOW = lambda: datetime.now(timezone.utc)  # noqa: E731
+NOW = lambda: datetime.now(UTC)  # noqa: E731
 SKEW = timedelta(minutes=5)
 
 
@@ -35,7 +35,7 @@ def lease(session, crew, turf, **kwargs):
 
 
 def holds(session, crew, view, user):
-    return leases.holds_assignment(session, organization_id=crew.org.id, assignment_id=view.id, user_id=user.id)
+    return lease_views.holds_assignment(session, organization_id=crew.org.id, assignment_id=view.id, user_id=user.id)
 
 
 def test_a_stretch_covers_from_joining_to_leaving_with_the_lease_ends_for_nulls():
@@ -94,7 +94,7 @@ def test_a_membership_change_reaches_every_live_lease_of_the_team_and_no_other(d
                                 .where(TurfEvent.action == "members_changed").order_by(TurfEvent.assignment_id)).all()
     assert events == [(view.id, crew.lead.id, "Ana moved", {"team_id": crew.team.id, "joined": [crew.cy.id],
                                                             "left": [crew.ana.id]}) for view in (first, second)]
-    assert [v.id for v in leases.list_my_assignments(db_session, organization_id=crew.org.id, user_id=crew.cy.id)] \
+    assert [v.id for v in lease_views.list_my_assignments(db_session, organization_id=crew.org.id, user_id=crew.cy.id)] \
         == [first.id, second.id]
 
 
@@ -107,9 +107,9 @@ def test_a_team_lease_is_extended_and_expires_like_any_other(db_session, crew):
     overdue.leased_at, overdue.leased_until = NOW() - timedelta(hours=3), NOW() - timedelta(minutes=1)
     db_session.flush()
     assert leases.expire_leases(db_session) == 1
-    entry = leases.list_turf_history(db_session, organization_id=crew.org.id, turf_id=crew.turfs[0].id)[-1]
+    entry = lease_views.list_turf_history(db_session, organization_id=crew.org.id, turf_id=crew.turfs[0].id)[-1]
     assert entry.action == "expired" and entry.details["team_id"] == crew.team.id and "canvasser_id" not in entry.details
-    assert leases.list_my_assignments(db_session, organization_id=crew.org.id, user_id=crew.ana.id) == []
+    assert lease_views.list_my_assignments(db_session, organization_id=crew.org.id, user_id=crew.ana.id) == []
     # The team is free to archive once its lease has ended.
     archived = teams.update_team(db_session, organization_id=crew.org.id, team_id=crew.team.id, actor_id=None,
                                  status="archived")

@@ -11,7 +11,6 @@ from canvass.geo.addresses import parse_street_address
 from canvass.turfs.walk_order import Stop, order_stops, route_length_m
 from tests.data import CHICAGO
 
-
 LAT0, LON0 = 41.94, -87.68
 M_PER_DEG_LAT = 111_195.0
 M_PER_DEG_LON = M_PER_DEG_LAT * math.cos(math.radians(LAT0))
