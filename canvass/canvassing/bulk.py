@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -115,7 +116,13 @@ def _pledges_insert():
     return _insert_ignoring_stored(Pledge.__table__, _PLEDGE_FIELDS, rows)
 
 
-_INSERTS = {Contact: (_contacts_insert(), _CONTACT_FIELDS), Pledge: (_pledges_insert(), _PLEDGE_FIELDS)}
+@cache
+def _insert_statement(model) -> tuple:
+    """Built once, on first use: a column declared by its foreign key alone has its type only once
+    every model is mapped, which an import of this module may come before."""
+    if model is Contact:
+        return _contacts_insert(), _CONTACT_FIELDS
+    return _pledges_insert(), _PLEDGE_FIELDS
 
 
 def _json_value(value):
@@ -128,6 +135,6 @@ def insert_new(session: Session, model, rows) -> dict:
     """client_id -> id of the rows this statement inserted (not those already there)."""
     if not rows:
         return {}
-    statement, names = _INSERTS[model]
+    statement, names = _insert_statement(model)
     batch = json.dumps([{name: row[name] for name in names} for row in rows], default=_json_value)
     return dict(session.execute(statement, {"batch": batch}).all())

@@ -14,9 +14,9 @@ from canvass.audit.models import AuditEvent
 from canvass.canvassing import sync as sync_service
 from canvass.canvassing.records import Contact
 from canvass.people.models import Person
-from tests.api.test_turfs_race import hold_while
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import make_canvass
+from tests.concurrency import hold_while
 from tests.factories import auth_header, make_assignment, make_org, make_team, make_user
 
 LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)  # 08:00 in Chicago
@@ -258,8 +258,6 @@ def test_two_conflicting_uploads_at_once_are_both_stored_and_exactly_one_is_flag
         ids = {"org": door.canvass.org.id, "a": door.a.id, "b": door.b.id}
         items = {door.a.id: door.item(at(10), result_code="refused"), door.b.id: door.item(at(10), result_code="moved")}
         db.session.commit()
-    results = {}
-
     def upload(session, user_id):
         return sync_service.sync_field_work(session, organization_id=ids["org"], canvasser_id=user_id, device_id="p",
                                             contacts=[items[user_id]], pledges=[], max_items=500)
@@ -267,11 +265,11 @@ def test_two_conflicting_uploads_at_once_are_both_stored_and_exactly_one_is_flag
     def second():
         with committing_app.app_context():
             with Session(db.engine) as session:
-                results["b"] = upload(session, ids["b"])
+                stored = upload(session, ids["b"])
                 session.commit()
+                return stored
 
-    results["a"] = hold_while(committing_app, lambda session: upload(session, ids["a"]), second)
-    (a,), (b,) = results["a"], results["b"]
+    (a,), (b,) = hold_while(committing_app, lambda session: upload(session, ids["a"]), second)
     assert (a.status, b.status) == ("created", "created")
     assert (a.conflict, b.conflict) == (None, True)  # the one that waited sees the other and is flagged
     with committing_app.app_context():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from canvass.turfs.leases import assign_turf
 from canvass.turfs.models import Assignment
-from tests.api.test_turfs_race import hold_while
+from tests.concurrency import hold_while, run_at_once
 from tests.factories import auth_header, make_campaign, make_household, make_org, make_turf, make_user
 
 
@@ -32,15 +32,13 @@ def committed_overlap(app):
         return ids
 
 
-def post_assignment(app, ids, slot, barrier, answers, campaign=0):
+def post_assignment(app, ids, slot, campaign=0):
     with app.test_client() as client:
-        if barrier:
-            barrier.wait()
         response = client.post(
             f"/v1/turfs/{ids['turfs'][slot]}/assignment", headers=ids["headers"][slot],
             json={"canvasser_id": ids["canvassers"][slot], "campaign_id": ids["campaigns"][campaign]},
         )
-        answers[slot] = (response.status_code, response.get_json())
+        return response.status_code, response.get_json()
 
 
 def live_leases(app, ids):
@@ -59,13 +57,7 @@ def lease_first(ids, campaign=0):
 
 def test_two_leads_leasing_overlapping_turfs_at_once_get_one_201_and_one_409(committing_app):
     ids = committed_overlap(committing_app)
-    barrier, answers = threading.Barrier(2), [None, None]
-    threads = [threading.Thread(target=post_assignment, args=(committing_app, ids, slot, barrier, answers))
-               for slot in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = run_at_once(lambda: post_assignment(committing_app, ids, 0), lambda: post_assignment(committing_app, ids, 1))
     assert sorted(status for status, _ in answers) == [201, 409], answers
     loser = next(body for status, body in answers if status == 409)
     assert loser["error"]["code"] == "doors_already_leased" and loser["error"]["details"]["shared_doors"] == 2
@@ -76,10 +68,8 @@ def test_two_leads_leasing_overlapping_turfs_at_once_get_one_201_and_one_409(com
 def test_a_lead_waiting_on_an_overlapping_open_lease_gets_the_right_answer(committing_app, first_commits,
                                                                           second_status):
     ids = committed_overlap(committing_app)
-    answers = [None, None]
-    hold_while(committing_app, lease_first(ids), lambda: post_assignment(committing_app, ids, 1, None, answers),
-               commit=first_commits)
-    status, body = answers[1]
+    _, (status, body) = hold_while(committing_app, lease_first(ids), lambda: post_assignment(committing_app, ids, 1),
+                                   commit=first_commits)
     assert status == second_status, body
     if status == 409:
         assert body["error"]["code"] == "doors_already_leased"
@@ -89,17 +79,15 @@ def test_a_lead_waiting_on_an_overlapping_open_lease_gets_the_right_answer(commi
 
 def test_a_drawn_turf_waiting_on_an_open_lease_of_its_doors_is_refused(committing_app):
     ids = committed_overlap(committing_app)
-    answers = [None]
 
     def draw():
         polygon = box(-87.719 + 3 * 0.002 - 0.0005, 41.9495, -87.719 + 5 * 0.002 + 0.0005, 41.9505)
         with committing_app.test_client() as client:
             response = client.post("/v1/turfs", json={"name": "Drawn", "geometry": mapping(polygon)},
                                    headers=ids["headers"][1])
-            answers[0] = (response.status_code, response.get_json())
+            return response.status_code, response.get_json()
 
-    hold_while(committing_app, lease_first(ids), draw)
-    status, body = answers[0]
+    _, (status, body) = hold_while(committing_app, lease_first(ids), draw)
     assert status == 409 and body["error"]["code"] == "doors_already_leased", body
     assert body["error"]["details"]["shared_doors"] == 1
 
@@ -110,12 +98,12 @@ def test_leases_of_another_campaign_do_not_wait(committing_app):
     from api.extensions import db
 
     ids = committed_overlap(committing_app)
-    answers = [None, None]
+    answers = []
     with committing_app.app_context():
         first = Session(db.engine)
         try:
             lease_first(ids, campaign=0)(first)  # left open, holding campaign 0's doors lock
-            thread = threading.Thread(target=post_assignment, args=(committing_app, ids, 1, None, answers, 1))
+            thread = threading.Thread(target=lambda: answers.append(post_assignment(committing_app, ids, 1, campaign=1)))
             thread.start()
             thread.join(timeout=20)
             finished = not thread.is_alive()
@@ -124,6 +112,6 @@ def test_leases_of_another_campaign_do_not_wait(committing_app):
             first.close()
     thread.join(timeout=20)
     assert finished, "a lease for another campaign waited on this one"
-    assert answers[1][0] == 201, answers[1]
+    assert answers[0][0] == 201, answers
     assert live_leases(committing_app, ids) == [(ids["turfs"][0], ids["campaigns"][0]),
                                                  (ids["turfs"][1], ids["campaigns"][1])]

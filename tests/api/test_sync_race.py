@@ -11,6 +11,7 @@ from canvass.canvassing import sync
 from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
 from tests.canvass.canvassing.fieldwork import contact, count, make_canvass, pledge
+from tests.concurrency import run_at_once
 
 
 @pytest.fixture(autouse=True)
@@ -48,19 +49,12 @@ def test_two_identical_batches_racing_store_each_item_once_and_answer_consistent
             "contacts": [contact(canvass, household=canvass.households[i % 10]) for i in range(150)],
             "pledges": [pledge(canvass, person={"first_name": f"New{i}", "last_name": "Member"}) for i in range(20)],
         }
-    barrier, answers = threading.Barrier(2), [None, None]
-
-    def upload(slot):
+    def upload():
         with committing_app.test_client() as client:
-            barrier.wait()
             response = client.post("/v1/sync", json=body, headers=ids["headers"])
-            answers[slot] = (response.status_code, response.get_json())
+            return response.status_code, response.get_json()
 
-    threads = [threading.Thread(target=upload, args=(slot,)) for slot in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = run_at_once(upload, upload, timeout=60)
     assert [status for status, _ in answers] == [200, 200], answers
     first, second = (body_["results"] for _, body_ in answers)
     for a, b in zip(first, second):

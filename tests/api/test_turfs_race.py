@@ -1,15 +1,13 @@
 """Two leads assigning the same turf at the same moment: exactly one wins; a team's membership changing while
 its lease is made: the lease ends up with the team as it is after both (real commits, separate connections)."""
-import threading
-import time
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from canvass.turfs.leases import assign_turf
 from canvass.turfs.models import Assignment, AssignmentMember, TurfEvent
 from canvass.turfs.teams import remove_team_member
+from tests.concurrency import hold_while, run_at_once
 from tests.factories import auth_header, make_campaign, make_household, make_org, make_team, make_turf, make_user
 
 
@@ -29,15 +27,13 @@ def committed_field(app):
         return ids
 
 
-def post_assignment(app, ids, slot, barrier, answers, holder=None):
+def post_assignment(app, ids, slot, holder=None):
     with app.test_client() as client:
-        if barrier:
-            barrier.wait()
         response = client.post(
             f"/v1/turfs/{ids['turf']}/assignment", headers=ids["headers"][slot],
             json={**(holder or {"canvasser_id": ids["canvassers"][slot]}), "campaign_id": ids["campaign"]},
         )
-        answers[slot] = (response.status_code, response.get_json())
+        return response.status_code, response.get_json()
 
 
 def outcome(app, ids):
@@ -54,15 +50,9 @@ def outcome(app, ids):
 @pytest.mark.parametrize("to_team", [False, True])
 def test_two_leads_assigning_at_once_get_one_201_and_one_409(committing_app, to_team):
     ids = committed_field(committing_app)
-    barrier, answers = threading.Barrier(2), [None, None]
     # With to_team, the first lead leases the turf to the team, the second to a canvasser.
     holders = [{"team_id": ids["team"]} if to_team else None, None]
-    threads = [threading.Thread(target=post_assignment, args=(committing_app, ids, slot, barrier, answers, holders[slot]))
-               for slot in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = run_at_once(*(lambda slot=slot: post_assignment(committing_app, ids, slot, holders[slot]) for slot in (0, 1)))
     assert sorted(status for status, _ in answers) == [201, 409], answers
     loser = next(body for status, body in answers if status == 409)
     assert loser["error"]["code"] == "turf_already_assigned"
@@ -71,56 +61,18 @@ def test_two_leads_assigning_at_once_get_one_201_and_one_409(committing_app, to_
     assert [a.id for a in active] == [winner["id"]] and events == 1
 
 
-def _wait_until_blocked_by(engine, pid: int, timeout: float = 10.0) -> None:
-    with engine.connect() as probe:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            waiting = probe.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
-            ).scalar_one()
-            if waiting:
-                return
-            probe.rollback()
-            time.sleep(0.02)
-    raise AssertionError("the second lead's request never waited on the first lead's transaction")
-
-
-def hold_while(app, first_work, second, *, commit: bool = True):
-    """Run `first_work(session)` in a transaction left open, start `second()` in a thread, wait until
-    it is blocked by that transaction, then commit (or roll back) and let it finish. Returns what
-    `first_work` returned."""
-    from api.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-        first = Session(engine)
-        try:
-            result = first_work(first)
-            pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            thread = threading.Thread(target=second)
-            thread.start()
-            _wait_until_blocked_by(engine, pid)
-            first.commit() if commit else first.rollback()
-            thread.join(timeout=30)
-        finally:
-            first.close()
-    return result
-
-
 @pytest.mark.parametrize("first_commits, second_status", [(True, 409), (False, 201)])
 def test_a_lead_waiting_on_another_leads_open_assignment_gets_the_right_answer(committing_app, first_commits,
                                                                                second_status):
     ids = committed_field(committing_app)
-    answers = [None, None]
-    hold_while(
+    _, (status, body) = hold_while(
         committing_app,
         lambda session: assign_turf(session, organization_id=ids["org"], turf_id=ids["turf"],
                                     canvasser_id=ids["canvassers"][0], campaign_id=ids["campaign"],
                                     actor_id=ids["leads"][0], default_lease_hours=72),
-        lambda: post_assignment(committing_app, ids, 1, None, answers),
+        lambda: post_assignment(committing_app, ids, 1),
         commit=first_commits,
     )
-    status, body = answers[1]
     assert status == second_status, body
     active, events = outcome(committing_app, ids)
     assert len(active) == 1 and events == 1
@@ -140,14 +92,12 @@ def lease_members(app, assignment_id):
 def test_a_team_lease_waiting_on_a_member_removal_leaves_the_removed_member_out(committing_app):
     ids = committed_field(committing_app)
     leaving, staying = ids["canvassers"]
-    answers = [None, None]
-    hold_while(
+    _, (status, body) = hold_while(
         committing_app,
         lambda session: remove_team_member(session, organization_id=ids["org"], team_id=ids["team"],
                                            actor_id=ids["leads"][0], user_id=leaving),
-        lambda: post_assignment(committing_app, ids, 1, None, answers, {"team_id": ids["team"]}),
+        lambda: post_assignment(committing_app, ids, 1, {"team_id": ids["team"]}),
     )
-    status, body = answers[1]
     assert status == 201, body
     assert lease_members(committing_app, body["id"]) == [(staying, False)]
 
@@ -157,20 +107,17 @@ def test_a_member_removal_waiting_on_a_team_lease_takes_them_off_it(committing_a
 
     ids = committed_field(committing_app)
     leaving, staying = ids["canvassers"]
-    answers = [None]
-
     def remove():
         with committing_app.test_client() as client:
             response = client.delete(f"/v1/teams/{ids['team']}/members/{leaving}", headers=ids["headers"][1])
-            answers[0] = (response.status_code, response.get_json())
+            return response.status_code, response.get_json()
 
-    lease = hold_while(
+    lease, (status, body) = hold_while(
         committing_app,
         lambda session: assign_turf(session, organization_id=ids["org"], turf_id=ids["turf"], team_id=ids["team"],
                                     campaign_id=ids["campaign"], actor_id=ids["leads"][0], default_lease_hours=72),
         remove,
     )
-    status, body = answers[0]
     assert status == 200, body
     assert lease_members(committing_app, lease.id) == [(leaving, True), (staying, False)]
     with committing_app.app_context():
