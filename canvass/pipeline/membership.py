@@ -328,6 +328,10 @@ def get_person_membership(session: Session, *, organization_id: int, person_id: 
         ],
         "details": current.reasons if current else [],
         "evaluated_at": last_run_at(session, organization_id=organization_id),
+        # Rejoining keeps the first join: the history holds every member spell and every lapse.
+        "first_joined_at": min((p.since for p in history if p.status == "member"), default=None),
+        "current_spell_since": current.since if current and current.status == "member" else None,
+        "lapses": [{"since": p.since, "until": p.until} for p in reversed(history) if p.status == "lapsed"],
     }
 
 
