@@ -242,3 +242,46 @@ def test_rejoining_keeps_the_first_join_date_and_every_lapse(db_session):
     assert answer["current_spell_since"] == at("2026-05-01T00:00-05:00")
     assert answer["lapses"] == [{"since": at("2026-02-08T00:00-06:00"), "until": at("2026-05-01T00:00-05:00")}]
     assert timedelta(0) < answer["current_spell_since"] - answer["first_joined_at"]
+
+
+def test_a_vote_with_its_own_rule_snapshots_who_meets_it_at_the_cutoff_and_why_others_do_not(db_session):
+    from canvass.pipeline.models import VoteEligibility
+    from canvass.pipeline.votes import create_vote, list_exclusions
+
+    org = make_org(db_session)
+    ward = make_boundary(db_session, org=org, name="33")
+    other = make_boundary(db_session, org=org, name="47")
+    steady, newcomer, away = (resident(db_session, org, ward=w, first_name=n)
+                              for n, w in (("Steady", ward), ("Newcomer", ward), ("Away", other)))
+    for person, paid_on in ((steady, "2026-01-01"), (newcomer, "2026-03-20"), (away, "2026-01-01")):
+        dues(db_session, person=person, amount_cents=12000, paid_on=paid_on, period_start=paid_on,
+             period_end="2026-12-31")
+    rule = {"op": "and", "rules": [{"kind": "membership"},
+                                   {"kind": "dues_continuous", "params": {"days": 30}},
+                                   {"kind": "lives_in_ward", "params": {"wards": ["33"]}}]}
+    vote = create_vote(db_session, organization_id=org.id, title="Endorse", scope="organization",
+                       options=["Yes", "No"], cutoff_at=at("2026-04-01"), opens_at=at("2026-04-02"),
+                       closes_at=at("2026-04-03"), eligibility_rule=rule, now=at("2026-04-02 13:00"))
+    assert vote.eligible_count == 1
+    assert db_session.get(VoteEligibility, (org.id, vote.id, steady.id)) is not None
+    excluded = {row["first_name"]: row for row in list_exclusions(db_session, organization_id=org.id,
+                                                                 vote_id=vote.id, now=at("2026-04-02 14:00"))}
+    assert set(excluded) == {"Newcomer", "Away"}
+    assert excluded["Newcomer"]["reasons"] == [
+        "dues paid without a gap only since 2026-03-20, fewer than the 30 days required"]
+    assert excluded["Away"]["reasons"] == ["lives in ward 47, not in ward 33"]
+    membership_node = excluded["Away"]["evaluation"]["rules"][0]
+    assert membership_node["met"] and membership_node["text"].startswith("the membership rule (version 0)")
+
+
+def test_a_vote_with_a_bad_rule_is_refused_and_not_saved(db_session):
+    from canvass.pipeline.models import Vote
+    from canvass.pipeline.votes import create_vote
+
+    org = make_org(db_session)
+    with pytest.raises(ValidationFailed) as caught:
+        create_vote(db_session, organization_id=org.id, title="Endorse", scope="organization", options=["Yes", "No"],
+                    cutoff_at=at("2026-04-01"), opens_at=at("2026-04-02"), closes_at=at("2026-04-03"),
+                    eligibility_rule={"op": "and", "rules": []}, now=at("2026-03-01"))
+    assert caught.value.code == "invalid_rule"
+    assert db_session.execute(select(Vote).where(Vote.organization_id == org.id)).first() is None
