@@ -232,8 +232,9 @@ def record_attestation(session: Session, *, organization_id: int, person_id: int
         if not (reason or "").strip():
             errors["reason"] = ["an override needs a reason"]
     elif kind == "endorsement":
-        role = role or ((actor.roles or [None])[0])
-        if role not in (actor.roles or []):
+        held = list(actor.roles or [])
+        role = role or (held[0] if held else None)
+        if role not in held:
             raise Forbidden("you can endorse only in a role you hold", code="forbidden")
     else:
         errors["kind"] = ["must be endorsement or override"]
