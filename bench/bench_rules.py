@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from bench.common import markdown_table, throwaway_database, timer
-from canvass.pipeline.membership import MembershipRule, build_membership_islands, create_people_table
-from canvass.pipeline.rules import count_meeting, default_tree, end_of_day, validate_tree
+from canvass.pipeline.membership import MembershipRule, build_membership_islands, create_people_table, default_tree
+from canvass.pipeline.rules import count_meeting, end_of_day, validate_tree
 
 AS_OF = date(2026, 6, 30)
 TZ = "America/Chicago"

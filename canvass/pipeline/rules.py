@@ -36,7 +36,7 @@ from canvass.db import create_temp_table, local_today, utcnow
 from canvass.errors import Forbidden, NotFound, ValidationFailed
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.people.models import Person
-from canvass.pipeline.membership import MembershipRule, rule_for
+from canvass.pipeline.membership import default_tree, rule_for
 from canvass.pipeline.models import EVENT_KINDS, MembershipAttestation, MembershipRuleVersion
 
 MAX_NODES = 50
@@ -59,14 +59,6 @@ CONDITIONS: dict[str, dict[str, tuple]] = {
     "membership": {},
 }
 OPS = ("and", "or")
-
-
-def default_tree(rule: MembershipRule) -> dict:
-    """The fixed rule of membership.py as a tree: dues cover the date (+ grace) OR N events in M months."""
-    return {"op": "or", "rules": [
-        {"kind": "dues_current", "params": {"grace_days": rule.grace_days}},
-        {"kind": "events_in_window", "params": {"count": rule.events_required, "months": rule.window_months}},
-    ]}
 
 
 # --- validation -------------------------------------------------------------------------

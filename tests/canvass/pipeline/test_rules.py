@@ -6,11 +6,10 @@ import pytest
 from sqlalchemy import select, text
 
 from canvass.errors import ValidationFailed
-from canvass.pipeline.membership import get_person_membership, rule_for, update_membership_rule
+from canvass.pipeline.membership import default_tree, get_person_membership, rule_for, update_membership_rule
 from canvass.pipeline.models import MembershipRuleVersion, PipelinePerson
 from canvass.pipeline.rules import (
     count_meeting,
-    default_tree,
     explain_person,
     record_attestation,
     revoke_attestation,
@@ -285,3 +284,16 @@ def test_a_vote_with_a_bad_rule_is_refused_and_not_saved(db_session):
                     eligibility_rule={"op": "and", "rules": []}, now=at("2026-03-01"))
     assert caught.value.code == "invalid_rule"
     assert db_session.execute(select(Vote).where(Vote.organization_id == org.id)).first() is None
+
+
+def test_a_settings_change_moves_a_default_tree_along_but_never_a_customised_one(db_session):
+    org = make_org(db_session)
+    db_session.add(MembershipRuleVersion(organization_id=org.id, version=1, tree=DUES_OR_EVENTS,
+                                         effective_from=at("2026-01-01")))
+    db_session.flush()
+    update_membership_rule(db_session, organization_id=org.id, changes={"grace_days": 10})
+    latest = rule_in_force(db_session, organization_id=org.id)
+    assert latest["version"] == 2 and latest["tree"]["rules"][0]["params"] == {"grace_days": 10}
+    set_membership_rule(db_session, organization_id=org.id, tree={"kind": "admin_override"})
+    update_membership_rule(db_session, organization_id=org.id, changes={"grace_days": 3})
+    assert rule_in_force(db_session, organization_id=org.id)["tree"] == {"kind": "admin_override", "params": {}}
