@@ -5,7 +5,8 @@
 A throwaway database gets one organization with 50 wards and 100,000 people (one per household,
 four households a building), then, with set-based SQL (generate_series, deterministic):
 30,000 dues payments (a third of them monthly runs with gaps), 600 events (a third of them general
-meetings) with 300,000 attendance rows, and 2,000 endorsements.
+meetings) with 300,000 attendance rows (and every 20th person at the last 5 meetings), and 2,000
+endorsements.
 
 Timed, each in its own transaction, as of one date for everyone:
 * baseline: today's fixed rule through the rollup's own machinery (membership.py:
@@ -93,6 +94,17 @@ def seed(session: Session, people: int) -> int:
             SELECT :event0 + (n * 13) % 600 AS ev, :person0 + (n * 31 + n / 600) % :people AS pe
             FROM generate_series(0, 299999) n
         ) x
+    """), p)
+    # Regulars: every 20th person attends the last 5 general meetings before the date (so the vote
+    # tree's AND branch admits some).
+    session.execute(text("""
+        INSERT INTO event_attendance (organization_id, event_id, person_id, status)
+        SELECT :org, e.id, pe.id, 'attended'
+        FROM (SELECT id FROM events WHERE organization_id = :org AND kind = 'meeting'
+                                      AND starts_at <= timestamptz '2026-06-30 23:59-05'
+              ORDER BY starts_at DESC LIMIT 5) e
+        CROSS JOIN (SELECT id FROM people WHERE organization_id = :org AND (id - :person0) % 20 = 0) pe
+        ON CONFLICT DO NOTHING
     """), p)
     session.execute(text("""
         INSERT INTO users (organization_id, email, name, roles) VALUES (:org, 'lead@bench.example', 'Lead',

@@ -208,6 +208,12 @@ def set_membership_rule(session: Session, *, organization_id: int, tree, note: s
 # --- attestations -----------------------------------------------------------------------
 
 
+def _require_person(session: Session, *, organization_id: int, person_id: int) -> None:
+    if session.execute(select(Person.id).where(Person.organization_id == organization_id, Person.id == person_id)
+                       ).first() is None:
+        raise NotFound("no such person", code="person_not_found")
+
+
 def record_attestation(session: Session, *, organization_id: int, person_id: int, kind: str, actor: User,
                        reason: str = "", expires_at: datetime | None = None, role: str | None = None,
                        now: datetime | None = None) -> MembershipAttestation:
@@ -266,6 +272,7 @@ def revoke_attestation(session: Session, *, organization_id: int, person_id: int
 
 
 def list_attestations(session: Session, *, organization_id: int, person_id: int) -> list[MembershipAttestation]:
+    _require_person(session, organization_id=organization_id, person_id=person_id)
     return list(session.execute(select(MembershipAttestation).where(
         MembershipAttestation.organization_id == organization_id, MembershipAttestation.person_id == person_id)
         .order_by(MembershipAttestation.starts_at.desc(), MembershipAttestation.id.desc())).scalars())

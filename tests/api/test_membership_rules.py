@@ -88,6 +88,11 @@ def test_endorsements_and_overrides_are_recorded_listed_and_revoked(client, db_s
     assert_error(client.delete(f"/v1/people/{person}/attestations/999999999", headers=office["admin"]),
                  404, "attestation_not_found")
     assert db_session.execute(select(func.count()).select_from(MembershipAttestation)).scalar_one() == 2
+    stranger = resident(db_session, make_org(db_session)).id
+    assert_error(client.get(f"/v1/people/{stranger}/attestations", headers=office["organizer"]),
+                 404, "person_not_found")
+    assert_error(client.post(f"/v1/people/{stranger}/endorsements", headers=office["organizer"], json={}),
+                 404, "person_not_found")
 
 
 def test_a_vote_with_a_bad_rule_is_a_422_and_no_vote(client, db_session, office):
