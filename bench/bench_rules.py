@@ -5,7 +5,7 @@
 A throwaway database gets one organization with 50 wards and 100,000 people (one per household,
 four households a building), then, with set-based SQL (generate_series, deterministic):
 30,000 dues payments (a third of them monthly runs with gaps), 600 events (a third of them general
-meetings) with 300,000 attendance rows (and every 20th person at the last 5 meetings), and 2,000
+meetings) with 300,000 attendance rows (and 2,500 regulars at the last 5 meetings), and 2,000
 endorsements.
 
 Timed, each in its own transaction, as of one date for everyone:
@@ -29,7 +29,7 @@ from bench.common import markdown_table, throwaway_database, timer
 from canvass.pipeline.membership import MembershipRule, build_membership_islands, create_people_table, default_tree
 from canvass.pipeline.rules import count_meeting, end_of_day, validate_tree
 
-AS_OF = date(2026, 6, 30)
+AS_OF = date(2026, 4, 15)
 TZ = "America/Chicago"
 VOTE_TREE = {"op": "or", "rules": [
     {"op": "and", "rules": [
@@ -95,15 +95,15 @@ def seed(session: Session, people: int) -> int:
             FROM generate_series(0, 299999) n
         ) x
     """), p)
-    # Regulars: every 20th person attends the last 5 general meetings before the date (so the vote
-    # tree's AND branch admits some).
+    # Regulars: the dues payers who pay March to May without a gap attend the last 5 general meetings
+    # before the date (so the vote tree's AND branch admits some).
     session.execute(text("""
         INSERT INTO event_attendance (organization_id, event_id, person_id, status)
-        SELECT :org, e.id, pe.id, 'attended'
+        SELECT :org, e.id, :person0 + (n * 7) % :people, 'attended'
         FROM (SELECT id FROM events WHERE organization_id = :org AND kind = 'meeting'
-                                      AND starts_at <= timestamptz '2026-06-30 23:59-05'
+                                      AND starts_at <= timestamptz '2026-04-15 23:59-05'
               ORDER BY starts_at DESC LIMIT 5) e
-        CROSS JOIN (SELECT id FROM people WHERE organization_id = :org AND (id - :person0) % 20 = 0) pe
+        CROSS JOIN generate_series(2, 9999, 4) n
         ON CONFLICT DO NOTHING
     """), p)
     session.execute(text("""
