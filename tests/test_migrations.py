@@ -122,3 +122,35 @@ def test_0005_gives_every_existing_lease_its_canvasser_as_member_and_downgrades_
                 assert connection.execute(text("SELECT status FROM turfs WHERE id = 30")).scalar_one() == "ready"
         finally:
             engine.dispose()
+
+
+def test_0008_gives_every_organization_its_current_rule_as_version_1(settings):
+    """Today's fixed rule with each organization's own settings (defaults where a value is missing or
+    out of range) becomes version 1 of its rule tree; downgrading drops the trees."""
+    from canvass.migrate import downgrade_database, upgrade_database
+    from canvass.pipeline.membership import MembershipRule, default_tree
+
+    with scratch_database(settings, "canvass_mig0008") as url:
+        upgrade_database(url, "0007")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("""
+                INSERT INTO organizations (slug, name, settings) VALUES
+                    ('plain', 'Plain', '{}'),
+                    ('custom', 'Custom', '{"membership": {"grace_days": 14, "events_required": 2, "window_months": 12}}'),
+                    ('odd', 'Odd', '{"membership": {"grace_days": "a week", "events_required": 0}}')
+            """))
+        upgrade_database(url)
+        with engine.connect() as connection:
+            trees = dict(connection.execute(text(
+                "SELECT o.slug, r.tree FROM membership_rules r JOIN organizations o ON o.id = r.organization_id"
+                " WHERE r.version = 1")).all())
+        assert trees == {
+            "plain": default_tree(MembershipRule()),
+            "custom": default_tree(MembershipRule(grace_days=14, events_required=2, window_months=12)),
+            "odd": default_tree(MembershipRule()),
+        }
+        downgrade_database(url, "0007")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT to_regclass('membership_rules')")).scalar() is None
+        engine.dispose()

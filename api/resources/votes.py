@@ -9,6 +9,7 @@ from api.schemas.pipeline import (
     BallotCreate,
     BallotOut,
     EligibleOut,
+    ExcludedOut,
     PageArgs,
     RecordedBallotCreate,
     VoteCreate,
@@ -100,6 +101,17 @@ class VoteEligibility(MethodView):
         """Who may vote (and why), and who has, for the sign-in table. Empty until the vote opens."""
         with transaction(db.session) as session:
             return votes.list_eligible(session, organization_id=current_user().organization_id, vote_id=vote_id)
+
+
+@blp.route("/votes/<int:vote_id>/exclusions")
+class VoteExclusions(MethodView):
+    @requires_roles(*ORGANIZERS)
+    @blp.response(200, ExcludedOut(many=True))
+    def get(self, vote_id):
+        """For a vote with its own rule: who was evaluated at the cutoff and left out, and why (the rule,
+        each node met or not, in words). Empty until the vote opens, and for votes under the membership rule."""
+        with transaction(db.session) as session:
+            return votes.list_exclusions(session, organization_id=current_user().organization_id, vote_id=vote_id)
 
 
 @blp.route("/votes/<int:vote_id>/results")

@@ -205,6 +205,66 @@ class MembershipOut(Schema):
     rule = fields.Nested(RuleOut)
     history = fields.List(fields.Nested(MembershipPeriodOut))
     evaluated_at = fields.DateTime(allow_none=True)
+    first_joined_at = fields.DateTime(allow_none=True, metadata={"description": "the start of the first member spell"})
+    current_spell_since = fields.DateTime(allow_none=True, metadata={"description": "the start of the current spell"})
+    lapses = fields.List(fields.Nested(lambda: LapseOut()), metadata={"description": "every lapse, oldest first"})
+
+
+class LapseOut(Schema):
+    since = fields.DateTime()
+    until = fields.DateTime(allow_none=True)
+
+
+_TREE_DOC = ("an AND/OR tree: a group {op: and|or, rules: [...]} or a condition {kind, params}; kinds: "
+             "dues_current, dues_continuous, events_in_window, recent_events, lives_in_ward, member_for, "
+             "endorsed, admin_override (and, in a vote's rule, membership); see docs/pipeline.md")
+
+
+class RuleTreeUpdate(Schema):
+    tree = fields.Dict(required=True, metadata={"description": _TREE_DOC})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RuleVersionOut(Schema):
+    version = fields.Integer(metadata={"description": "0: the organization's settings, no version stored yet"})
+    tree = fields.Dict()
+    effective_from = fields.DateTime()
+    note = fields.String()
+    created_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+    warnings = fields.List(fields.String(), metadata={"description": "e.g. nobody meets the rule as of today"})
+
+
+class EvaluationArgs(Schema):
+    as_of = fields.Date(metadata={"description": "the local day (its last moment); default today"})
+
+
+class EvaluationOut(Schema):
+    person_id = fields.Integer()
+    as_of = fields.Date()
+    evaluated_at = fields.DateTime()
+    version = fields.Integer(metadata={"description": "the rule version in force at that moment"})
+    met = fields.Boolean()
+    tree = fields.Dict(metadata={"description": "the rule, each node with met and text (words)"})
+
+
+class AttestationCreate(Schema):
+    role = fields.String(validate=validate.Length(min=1, max=32),
+                         metadata={"description": "endorsements: the endorser's role (default: their first)"})
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(allow_none=True)
+
+
+class AttestationOut(Schema):
+    id = fields.Integer()
+    person_id = fields.Integer()
+    kind = fields.String(metadata={"description": "endorsement or override"})
+    role = fields.String(allow_none=True)
+    reason = fields.String()
+    starts_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    recorded_by_id = fields.Integer(allow_none=True)
 
 
 class TransitionOut(Schema):
@@ -301,6 +361,8 @@ class VoteCreate(Schema):
     opens_at = fields.AwareDateTime(required=True)
     closes_at = fields.AwareDateTime(required=True)
     quorum_percent = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=0, max=100))
+    eligibility_rule = fields.Dict(allow_none=True, metadata={
+        "description": "the vote's own rule (" + _TREE_DOC + "); default: the membership rule"})
 
 
 class VoteOptionOut(Schema):
@@ -329,6 +391,7 @@ class VoteOut(Schema):
                                     metadata={"description": "set when the vote opens"})
     ballots_cast = fields.Integer()
     options = fields.List(fields.Nested(VoteOptionOut))
+    eligibility_rule = fields.Dict(attribute="vote.eligibility_rule", allow_none=True)
     mine = fields.Nested(MyBallotOut, allow_none=True,
                          metadata={"description": "the caller's own ballot, when their account is a member's"})
 
@@ -388,3 +451,11 @@ class VoteResultsOut(Schema):
     turnout = fields.Float(allow_none=True)
     quorum_percent = fields.Integer()
     quorum_met = fields.Boolean()
+
+
+class ExcludedOut(Schema):
+    person_id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    reasons = fields.List(fields.String(), metadata={"description": "the conditions that kept them out, in words"})
+    evaluation = fields.Dict(metadata={"description": "the vote's rule, each node met or not, at the cutoff"})

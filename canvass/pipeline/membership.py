@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
-from canvass.db import create_temp_table
+from canvass.db import create_temp_table, utcnow
 from canvass.errors import NotFound, ValidationFailed
 from canvass.jobs import request_rebuild
 from canvass.orgs.models import Organization
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.people.models import Person
-from canvass.pipeline.models import MembershipPeriod, PipelinePerson
+from canvass.pipeline.models import MembershipPeriod, MembershipRuleVersion, PipelinePerson
 from canvass.pipeline.runs import last_run_at
 
 # name -> (default, minimum, maximum)
@@ -100,6 +100,29 @@ def validate_rule(data: dict) -> MembershipRule:
     return MembershipRule(**values)
 
 
+def default_tree(rule: MembershipRule) -> dict:
+    """The fixed rule as a rule tree (rules.py): dues cover the date (+ grace) OR N events in M months."""
+    return {"op": "or", "rules": [
+        {"kind": "dues_current", "params": {"grace_days": rule.grace_days}},
+        {"kind": "events_in_window", "params": {"count": rule.events_required, "months": rule.window_months}},
+    ]}
+
+
+def _follow_settings_in_tree(session: Session, *, organization_id: int, before: MembershipRule,
+                             after: MembershipRule, actor_user_id: int | None) -> None:
+    """When the stored rule tree in force is still the settings' rule, a settings change adds the
+    matching version (so the tree and the rollup keep agreeing); a customised tree is left alone."""
+    latest = session.execute(select(MembershipRuleVersion).where(
+        MembershipRuleVersion.organization_id == organization_id).order_by(MembershipRuleVersion.version.desc())
+        .limit(1)).scalar_one_or_none()
+    if latest is None or latest.tree != default_tree(before) or default_tree(after) == latest.tree:
+        return
+    session.add(MembershipRuleVersion(organization_id=organization_id, version=latest.version + 1,
+                                      tree=default_tree(after), effective_from=utcnow(),
+                                      note="follows PATCH /v1/membership-rule", created_by_id=actor_user_id))
+    session.flush()
+
+
 def rule_for(organization: Organization) -> MembershipRule:
     """The organization's rule; settings written before validation existed fall back to defaults."""
     try:
@@ -134,6 +157,8 @@ def update_membership_rule(session: Session, *, organization_id: int, changes: d
             details={"from": current, "to": rule.as_settings()},
         )
         request_rebuild(session, organization_id=organization_id)
+        _follow_settings_in_tree(session, organization_id=organization_id, before=validate_rule(current), after=rule,
+                                 actor_user_id=actor_user_id)
     session.flush()
     return rule
 
@@ -328,6 +353,10 @@ def get_person_membership(session: Session, *, organization_id: int, person_id: 
         ],
         "details": current.reasons if current else [],
         "evaluated_at": last_run_at(session, organization_id=organization_id),
+        # Rejoining keeps the first join: the history holds every member spell and every lapse.
+        "first_joined_at": min((p.since for p in history if p.status == "member"), default=None),
+        "current_spell_since": current.since if current and current.status == "member" else None,
+        "lapses": [{"since": p.since, "until": p.until} for p in reversed(history) if p.status == "lapsed"],
     }
 
 

@@ -349,6 +349,8 @@ class Vote(Base):
     # Set once, when the vote opens: the eligibility snapshot is taken then and never changes.
     eligibility_taken_at: Mapped[datetime | None]
     eligible_count: Mapped[int | None] = mapped_column(Integer)
+    # The vote's own eligibility rule (a rule tree, canvass/pipeline/rules.py); null: the membership rule.
+    eligibility_rule: Mapped[dict | None] = mapped_column(JSONB)
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -415,3 +417,73 @@ class Ballot(Base):
     method: Mapped[str] = mapped_column(String(8))
     cast_by_user_id: Mapped[int] = mapped_column(BigInteger)
     cast_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class VoteExclusion(Base):
+    """The snapshot's other half, for votes with their own rule: who was evaluated and left out, and why
+    (the rule tree with each node met or not, as of the cutoff)."""
+
+    __tablename__ = "vote_exclusions"
+    __table_args__ = (
+        tenant_fk("vote_exclusions", "vote_id", "votes", ondelete="CASCADE"),
+        tenant_fk("vote_exclusions", "person_id", "people"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    vote_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reasons: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class MembershipRuleVersion(Base):
+    """The organization's membership rule as data (an AND/OR tree of conditions), one row per version.
+    A version is in force from `effective_from` until the next one's; old versions are never changed,
+    so standing as of a past date is evaluated under the rule of that date."""
+
+    __tablename__ = "membership_rules"
+    __table_args__ = (
+        tenant_key("membership_rules"),
+        tenant_fk("membership_rules", "created_by_id", "users", ondelete="SET NULL"),
+        UniqueConstraint("organization_id", "version", name="uq_membership_rules_organization_id_version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    tree: Mapped[dict] = mapped_column(JSONB)
+    effective_from: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+ATTESTATION_KINDS = ("endorsement", "override")
+
+
+class MembershipAttestation(Base):
+    """What a person vouches: an endorsement by a user holding a role (the `endorsed` condition), or
+    an admin's manual override with a reason (the `admin_override` condition). Each has a start, an
+    optional expiry, and may be revoked; recording and revoking are audited."""
+
+    __tablename__ = "membership_attestations"
+    __table_args__ = (
+        tenant_key("membership_attestations"),
+        tenant_fk("membership_attestations", "person_id", "people", ondelete="CASCADE"),
+        tenant_fk("membership_attestations", "recorded_by_id", "users", ondelete="SET NULL"),
+        CheckConstraint(f"kind IN {_in(ATTESTATION_KINDS)}", name="known_kind"),
+        CheckConstraint("expires_at IS NULL OR expires_at > starts_at", name="expires_after_start"),
+        Index("ix_membership_attestations_organization_id_person_id", "organization_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    starts_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -28,7 +28,8 @@ from canvass.pipeline.membership import (
     rule_for,
     timezone_for,
 )
-from canvass.pipeline.models import Ballot, Vote, VoteEligibility, VoteOption
+from canvass.pipeline.models import Ballot, Vote, VoteEligibility, VoteExclusion, VoteOption
+from canvass.pipeline.rules import evaluate_rule, expand_membership, explain, fill_people, validate_tree
 from canvass.pipeline.runs import note_people_changed
 
 MAX_OPTIONS = 20
@@ -61,9 +62,12 @@ def vote_options(session: Session, *, vote: Vote) -> list[VoteOption]:
 def create_vote(session: Session, *, organization_id: int, title: str, scope: str, options: list[str],
                 cutoff_at: datetime, opens_at: datetime, closes_at: datetime, quorum_percent: int = 50,
                 ward: str | None = None, description: str = "", created_by_id: int | None = None,
-                now: datetime | None = None) -> Vote:
+                eligibility_rule: dict | None = None, now: datetime | None = None) -> Vote:
     now = now or utcnow()
     errors: dict = {}
+    if eligibility_rule is not None:
+        # Its own code and details (the path of each bad node), before anything is written.
+        eligibility_rule = validate_tree(eligibility_rule, allow_membership=True)
     if not (title or "").strip() or len(title) > MAX_LABEL:
         errors["title"] = [f"must be 1-{MAX_LABEL} characters"]
     labels = [(label or "").strip() for label in options]
@@ -99,14 +103,15 @@ def create_vote(session: Session, *, organization_id: int, title: str, scope: st
             raise NotFound(f"no ward named {ward!r}", code="ward_not_found")
     vote = Vote(organization_id=organization_id, title=title.strip(), description=(description or "").strip(),
                 scope=scope, ward_id=ward_id, cutoff_at=cutoff_at, opens_at=opens_at, closes_at=closes_at,
-                quorum_percent=quorum_percent, created_by_id=created_by_id)
+                quorum_percent=quorum_percent, created_by_id=created_by_id, eligibility_rule=eligibility_rule)
     session.add(vote)
     session.flush()
     session.add_all([VoteOption(organization_id=organization_id, vote_id=vote.id, position=position, label=label)
                      for position, label in enumerate(labels, start=1)])
     session.flush()
     record_audit_event(session, action="vote.created", organization_id=organization_id, actor_user_id=created_by_id,
-                       target_type="vote", target_id=vote.id, details={"title": vote.title, "options": labels})
+                       target_type="vote", target_id=vote.id,
+                       details={"title": vote.title, "options": labels, "eligibility_rule": eligibility_rule})
     ensure_eligibility(session, vote=vote, now=now)
     return vote
 
@@ -119,6 +124,8 @@ def ensure_eligibility(session: Session, *, vote: Vote, now: datetime | None = N
     vote = get_vote(session, organization_id=vote.organization_id, vote_id=vote.id, lock=True)
     if vote.eligibility_taken_at is not None:
         return vote
+    if vote.eligibility_rule is not None:
+        return _snapshot_by_rule(session, vote=vote, now=now)
     org = get_organization(session, vote.organization_id)
     params = {"org": vote.organization_id, "tz": timezone_for(org), "cutoff": vote.cutoff_at, "vote": vote.id,
               "ward": vote.ward_id, **rule_for(org).sql_params()}
@@ -143,6 +150,81 @@ def ensure_eligibility(session: Session, *, vote: Vote, now: datetime | None = N
     vote.eligible_count = eligible
     session.flush()
     return vote
+
+
+def _scope_sql(vote: Vote) -> str:
+    return "" if vote.ward_id is None else """
+        JOIN people pe ON pe.organization_id = :org AND pe.id = x.person_id
+        JOIN households h ON h.organization_id = :org AND h.id = pe.household_id
+        JOIN buildings b ON b.organization_id = :org AND b.id = h.building_id AND b.ward_id = :ward"""
+
+
+def _snapshot_by_rule(session: Session, *, vote: Vote, now: datetime) -> Vote:
+    """The snapshot of a vote with its own rule: everyone in scope with dues, attendance, an
+    endorsement or an override on record is evaluated at the cutoff (set-based, rules.py); those who
+    meet it may vote, the others are kept in vote_exclusions with the evaluation."""
+    org = get_organization(session, vote.organization_id)
+    tz = timezone_for(org)
+    params = {"org": vote.organization_id, "vote": vote.id, "ward": vote.ward_id}
+    session.execute(text("SET LOCAL TimeZone = 'UTC'"))
+    fill_people(session, f"""
+        SELECT x.person_id FROM (
+            SELECT person_id FROM dues_payments WHERE organization_id = :org
+            UNION SELECT person_id FROM event_attendance WHERE organization_id = :org AND status = 'attended'
+            UNION SELECT person_id FROM membership_attestations WHERE organization_id = :org
+        ) x {_scope_sql(vote)}
+    """, params)
+    tree = expand_membership(session, vote.eligibility_rule or {}, organization_id=vote.organization_id,
+                             at=vote.cutoff_at)
+    evaluate_rule(session, organization_id=vote.organization_id, tree=tree, at=vote.cutoff_at, tz=tz)
+    evaluation = "jsonb_build_object('leaf_met', to_jsonb(r.leaf_met), 'leaf_detail', r.leaf_detail)"
+    eligible = session.execute(text(f"""
+        INSERT INTO vote_eligibility (organization_id, vote_id, person_id, reasons)
+        SELECT :org, :vote, r.person_id, jsonb_build_array({evaluation} || '{{"kind": "rule"}}'::jsonb)
+        FROM rl_result r WHERE r.met
+    """), params).rowcount
+    session.execute(text(f"""
+        INSERT INTO vote_exclusions (organization_id, vote_id, person_id, reasons)
+        SELECT :org, :vote, r.person_id, {evaluation} FROM rl_result r WHERE NOT r.met
+    """), params)
+    vote.eligibility_taken_at = now
+    vote.eligible_count = eligible
+    session.flush()
+    return vote
+
+
+def list_exclusions(session: Session, *, organization_id: int, vote_id: int, now: datetime | None = None) -> list[dict]:
+    """Who was evaluated for a vote with its own rule and left out, with the rule explained for each
+    (every node met or not, in words). Empty for a vote under the membership rule."""
+    vote = ensure_eligibility(session, vote=get_vote(session, organization_id=organization_id, vote_id=vote_id),
+                              now=now)
+    if vote.eligibility_rule is None:
+        return []
+    tz = timezone_for(get_organization(session, organization_id))
+    tree = expand_membership(session, vote.eligibility_rule, organization_id=organization_id, at=vote.cutoff_at)
+    rows = session.execute(
+        select(Person.id, Person.first_name, Person.last_name, VoteExclusion.reasons)
+        .join(Person, (Person.organization_id == VoteExclusion.organization_id)
+              & (Person.id == VoteExclusion.person_id))
+        .where(VoteExclusion.organization_id == organization_id, VoteExclusion.vote_id == vote.id)
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    ).all()
+    out = []
+    for pid, first, last, reasons in rows:
+        explained = explain(tree, reasons["leaf_met"], reasons["leaf_detail"], tz)
+        out.append({"person_id": pid, "first_name": first, "last_name": last,
+                    "reasons": _unmet(explained), "evaluation": explained})
+    return out
+
+
+def _unmet(node: dict) -> list[str]:
+    """The words of the conditions that kept a person out (of a failed AND: the failed parts; of a
+    failed OR: every alternative)."""
+    if node["met"]:
+        return []
+    if "rules" not in node:
+        return [node["text"]]
+    return [text_ for child in node["rules"] for text_ in _unmet(child)]
 
 
 def open_due_votes(session: Session, *, organization_id: int, now: datetime | None = None) -> int:

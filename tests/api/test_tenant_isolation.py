@@ -13,6 +13,7 @@ from canvass.auth.models import User
 from canvass.campaigns.models import Campaign
 from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
+from canvass.pipeline.models import MembershipAttestation
 from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.models import Assignment, AssignmentMember, Team, TeamMember, Turf, TurfCut
 from tests.canvass.pipeline.builders import dues, event
@@ -61,10 +62,14 @@ def _their_ids(session):
     meeting = event(session, org=org, starts_at=datetime.now(UTC))
     payment = dues(session, person=person, amount_cents=1000, paid_on="2026-11-01", period_start="2026-11-01",
                    period_end="2026-11-30")
+    endorsement = MembershipAttestation(organization_id=org.id, person_id=person.id, kind="endorsement",
+                                        role="canvasser", starts_at=datetime.now(UTC), recorded_by_id=canvasser.id)
+    session.add(endorsement)
+    session.flush()
     return org, {
         "user_id": canvasser.id, "campaign_id": campaign.id, "pledge_id": pledge.id, "person_id": person.id,
         "boundary_id": ward.id, "turf_id": turf.id, "cut_id": cut.id, "assignment_id": assignment.id,
-        "conflict_id": flagged.id, "event_id": meeting.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
+        "conflict_id": flagged.id, "event_id": meeting.id, "attestation_id": endorsement.id, "payment_id": payment.id, "affiliate_id": org.id, "team_id": team.id,
         # no vote exists in org A: an id that exists nowhere must answer exactly like a foreign one
         "vote_id": 2_000_000_000,
         # a paper walk list's entry code of org A's door
@@ -88,6 +93,8 @@ def _snapshot(session, org):
         rows(select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.organization_id == org.id)),
         rows(select(AssignmentMember.assignment_id, AssignmentMember.user_id, AssignmentMember.left_at)
              .where(AssignmentMember.organization_id == org.id)),
+        rows(select(MembershipAttestation.id, MembershipAttestation.revoked_at)
+             .where(MembershipAttestation.organization_id == org.id)),
     ]
 
 
