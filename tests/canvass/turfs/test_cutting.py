@@ -151,11 +151,12 @@ def test_turfs_are_balanced_within_15_percent(ward33):
     assert (q.min_doors, q.max_doors) == (doors.min(), doors.max())
 
 
-def test_cutting_25000_households_takes_under_5_seconds(ward33):
+def test_cutting_25000_households_takes_under_15_seconds(ward33):
+    """A guard against an algorithmic regression, loose enough for a loaded CI machine (bench_cutting measures)."""
     buildings, _, seconds = ward33
     assert sum(b.doors for b in buildings) == 25_000
     assert 7_000 < len(buildings) < 11_000
-    assert seconds < 5.0
+    assert seconds < 15.0
 
 
 def test_turf_polygons_cover_their_doors_and_do_not_overlap(ward33):
