@@ -130,6 +130,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/v1/dues/<int:payment_id>/void"): (ORG, 422, 422),
     ("POST", "/v1/events"): (STAFF, 422, 422),
     ("POST", "/v1/events/<int:event_id>/attendance"): (STAFF, 422, 422),
+    ("POST", "/v1/people/<int:person_id>/erasure"): (ORG, 200, 404),
     ("POST", "/v1/people/<int:person_id>/merge"): (ORG, 422, 422),
     ("POST", "/v1/pipeline/rebuilds"): (ADMIN, 202, 202),
     ("POST", "/v1/pledges"): (PLEDGERS, 422, 422),
@@ -247,7 +248,7 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, client, db_conn
             if status != expected:
                 wrong.append(f"{method} {path} as {where} {role}: {status}, expected {expected} {body[:120]!r}")
     assert wrong == []
-    # 101 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
+    # 102 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
     assert checked == len(MATRIX) * 15
 
 
