@@ -1,4 +1,6 @@
-"""Erasing a person on request (a right-to-erasure request handled by an organizer or admin).
+"""Privacy operations: erasing a person on request, and the retention purge.
+
+Erasing a person on request (a right-to-erasure request handled by an organizer or admin).
 
 The person's record stays as an anonymous shell, so every count (doors knocked, pledges,
 attendance, dues, the pipeline's funnels) stays true; what could identify them goes: name,
@@ -11,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from canvass.audit.models import AuditEvent
 from canvass.audit.services import record_audit_event
 from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
+from canvass.db import utcnow
 from canvass.errors import NotFound
 from canvass.people.models import Person, PersonContactDetail
 from canvass.pipeline.models import EventAttendance
@@ -85,3 +88,58 @@ def erase_person(session: Session, *, organization_id: int, person_id: int, acto
     )
     session.flush()
     return erasure
+
+
+# People whose free text and contact details the retention purge may drop: known for longer than
+# the retention, never a supporter (nor pledged, volunteer, member or leader: the pipeline's facts,
+# checked here on the records themselves too, so a pipeline that lags keeps them), no pledge card,
+# no attendance, and no contact inside the retention.
+_STALE_PEOPLE = """
+    SELECT p.id FROM people p
+    WHERE p.organization_id = :org AND p.created_at < :cutoff
+      AND NOT EXISTS (SELECT 1 FROM pipeline_people pp
+                      WHERE pp.organization_id = p.organization_id AND pp.person_id = p.id
+                        AND (pp.reached_supporter_at IS NOT NULL OR pp.reached_pledged_at IS NOT NULL
+                             OR pp.reached_volunteer_at IS NOT NULL OR pp.reached_member_at IS NOT NULL
+                             OR pp.reached_leader_at IS NOT NULL))
+      AND NOT EXISTS (SELECT 1 FROM pledges pl WHERE pl.organization_id = p.organization_id AND pl.person_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM event_attendance ea
+                      WHERE ea.organization_id = p.organization_id AND ea.person_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.organization_id = p.organization_id AND c.person_id = p.id
+                        AND c.occurred_at >= :cutoff)
+"""
+
+
+@dataclass(frozen=True)
+class RetentionPurge:
+    notes: int
+    people: int
+    contact_details: int
+
+
+def purge_stale_personal_data(session: Session, *, organization_id: int, months: int, now=None) -> RetentionPurge:
+    """The retention rule (`RETENTION_MONTHS`, 0 keeps everything): the notes on the contacts of people who never
+    became supporters, and their phone, e-mail and contact-detail history, go after `months` without contact.
+    Names, addresses and door results stay (the walk list and the counts need them). Set-based, safe to run twice;
+    audited once per run that purged anything (`retention.purged`, counts only)."""
+    if months <= 0:
+        return RetentionPurge(0, 0, 0)
+    cutoff = session.execute(
+        text("SELECT CAST(:now AS timestamptz) - make_interval(months => :months)"),
+        {"now": now or utcnow(), "months": months},
+    ).scalar_one()
+    params = {"org": organization_id, "cutoff": cutoff}
+    notes = session.execute(text(
+        f"UPDATE contacts SET notes = NULL WHERE organization_id = :org AND notes IS NOT NULL "
+        f"AND person_id IN ({_STALE_PEOPLE})"), params).rowcount
+    people = session.execute(text(
+        f"UPDATE people SET phone = NULL, email = NULL WHERE organization_id = :org "
+        f"AND (phone IS NOT NULL OR email IS NOT NULL) AND id IN ({_STALE_PEOPLE})"), params).rowcount
+    details = session.execute(text(
+        f"DELETE FROM person_contact_details WHERE organization_id = :org AND person_id IN ({_STALE_PEOPLE})"),
+        params).rowcount
+    purge = RetentionPurge(notes=notes, people=people, contact_details=details)
+    if notes or people or details:
+        record_audit_event(session, action="retention.purged", organization_id=organization_id,
+                           details={"months": months, "notes": notes, "people": people, "contact_details": details})
+    return purge
