@@ -12,8 +12,10 @@ The person is marked do-not-contact so no later import or card revives them sile
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from canvass.audit.models import AuditEvent
@@ -129,15 +131,16 @@ def purge_stale_personal_data(session: Session, *, organization_id: int, months:
         {"now": now or utcnow(), "months": months},
     ).scalar_one()
     params = {"org": organization_id, "cutoff": cutoff}
-    notes = session.execute(text(
-        f"UPDATE contacts SET notes = NULL WHERE organization_id = :org AND notes IS NOT NULL "
-        f"AND person_id IN ({_STALE_PEOPLE})"), params).rowcount
-    people = session.execute(text(
-        f"UPDATE people SET phone = NULL, email = NULL WHERE organization_id = :org "
-        f"AND (phone IS NOT NULL OR email IS NOT NULL) AND id IN ({_STALE_PEOPLE})"), params).rowcount
-    details = session.execute(text(
-        f"DELETE FROM person_contact_details WHERE organization_id = :org AND person_id IN ({_STALE_PEOPLE})"),
-        params).rowcount
+
+    def changed(statement: str) -> int:
+        return cast(CursorResult, session.execute(text(statement), params)).rowcount
+
+    notes = changed(f"UPDATE contacts SET notes = NULL WHERE organization_id = :org AND notes IS NOT NULL "
+                    f"AND person_id IN ({_STALE_PEOPLE})")
+    people = changed(f"UPDATE people SET phone = NULL, email = NULL WHERE organization_id = :org "
+                     f"AND (phone IS NOT NULL OR email IS NOT NULL) AND id IN ({_STALE_PEOPLE})")
+    details = changed(f"DELETE FROM person_contact_details WHERE organization_id = :org "
+                      f"AND person_id IN ({_STALE_PEOPLE})")
     purge = RetentionPurge(notes=notes, people=people, contact_details=details)
     if notes or people or details:
         record_audit_event(session, action="retention.purged", organization_id=organization_id,
