@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -70,7 +71,10 @@ def test_fuzzed_requests_get_documented_answers_and_never_a_5xx(app, db_session,
     statuses: dict = {}
 
     def _fuzz_one(operation, role):
-        @given(case=operation.as_strategy(), real_ids=st.booleans())
+        # Valid requests and invalid ones (wrong types, missing fields, values out of range) alike.
+        cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
+
+        @given(case=cases, real_ids=st.booleans())
         @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
                   suppress_health_check=list(HealthCheck))
         def fuzz(case, real_ids):
