@@ -1,9 +1,9 @@
 """Property-based fuzzing of every operation of /v1/openapi.json (schemathesis over WSGI).
 
 For each operation and each role (a user holding only that role), schemathesis generates
-requests from the document (valid and invalid bodies, queries and path ids; half the time the
-path ids are swapped for real ids of the caller's organization, so the lookups succeed and the
-code behind them runs). Every response must be: not a 5xx; a status the operation documents (or
+requests from the document (valid and invalid bodies, queries and path ids: its positive and
+negative modes; half the time the path ids are swapped for real ids of the caller's
+organization, so the lookups succeed and the code behind them runs). Every response must be: not a 5xx; a status the operation documents (or
 its `default`), with a body matching the documented schema and content type; and, for 4xx, the
 one error envelope. Each case runs in a savepoint rolled back afterwards, and generation is
 derandomized, so a run is reproducible and cases don't interfere. Bounded: FUZZ_EXAMPLES per
