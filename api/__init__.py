@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.extensions import CanvassApi, db, make_redis, refuse_closed_connections
     from api.resources import plain_blueprints, smorest_blueprints
+    from api.security import install_security_headers
 
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # No pool_pre_ping: refuse_closed_connections below does its job without a round trip.
-        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 5}},
+        # hide_parameters: a statement logged (LOG_LEVEL=DEBUG logs every one) or quoted in an error never
+        # shows its values, which hold e-mails, phones and password hashes.
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 5}, "hide_parameters": True},
         JSON_SORT_KEYS=False,
         API_TITLE="canvass",
         API_VERSION="v1",
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # After api.init_app, so our envelope replaces flask-smorest's error format.
     register_error_handlers(app)
     app.before_request(_refuse_nul_characters)
+    install_security_headers(app, settings)
 
     from api.cli import register_commands
 

@@ -37,6 +37,17 @@ def _int(env: dict, name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+_ORIGIN = re.compile(r"^https?://[^/\s,]+$")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ConfigError(f"CORS_ORIGINS holds {origin!r}: give origins like https://app.example.org, comma-separated")
+    return origins
+
+
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
@@ -91,6 +102,11 @@ class Settings:
     # How long a built walk list is kept in Redis after it was last built (0: not kept).
     walklist_cache_seconds: int = 3600
     log_level: str = "INFO"
+    # Origins (scheme://host[:port]) whose web pages may call the API (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Months after which free-text notes and contact details of people who never became
+    # supporters are purged by the nightly retention job (0: kept).
+    retention_months: int = 24
     testing: bool = False
 
     @classmethod
@@ -112,6 +128,8 @@ class Settings:
             walklist_cache_seconds=_int(env, "WALKLIST_CACHE_SECONDS", cls.walklist_cache_seconds),
             log_level=env.get("LOG_LEVEL") or cls.log_level,
             queue_name=env.get("CANVASS_QUEUE") or cls.queue_name,
+            cors_origins=_origins(env.get("CORS_ORIGINS", "")),
+            retention_months=_int(env, "RETENTION_MONTHS", cls.retention_months),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -23,6 +23,8 @@ SCHEDULE: list[tuple[str, dict]] = [
     ("rebuild_pipeline_all", {"cron": "45 3 * * *"}),
     ("rollup_activity_all", {"interval": 300}),  # dashboards: lost enqueues only delay
     ("rebuild_activity_all", {"cron": "15 4 * * *", "job_timeout": 1800}),
+    # Privacy: notes and contact details of people who never became supporters, past RETENTION_MONTHS.
+    ("purge_stale_personal_data_all", {"cron": "0 5 * * *", "job_timeout": 1800}),
 ]
 
 

@@ -5,7 +5,7 @@ module, so JOBS (workers.registry) holds them all: the cron schedule and tests r
 """
 from __future__ import annotations
 
-from workers import dashboard_jobs, pipeline_jobs, turf_jobs
+from workers import dashboard_jobs, pipeline_jobs, privacy_jobs, turf_jobs
 from workers.registry import JOB_PATHS, JOBS, job
 
-__all__ = ["JOBS", "JOB_PATHS", "dashboard_jobs", "job", "pipeline_jobs", "turf_jobs"]
+__all__ = ["JOBS", "JOB_PATHS", "dashboard_jobs", "job", "pipeline_jobs", "privacy_jobs", "turf_jobs"]

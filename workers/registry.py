@@ -21,6 +21,7 @@ JOB_PATHS: dict[str, str] = {
     "rebuild_activity": "workers.dashboard_jobs.rebuild_activity",
     "rollup_activity_all": "workers.dashboard_jobs.rollup_activity_all",
     "rebuild_activity_all": "workers.dashboard_jobs.rebuild_activity_all",
+    "purge_stale_personal_data_all": "workers.privacy_jobs.purge_stale_personal_data_all",
 }
 
 JOBS: dict[str, Callable] = {}

@@ -5,9 +5,18 @@ from flask_smorest import Blueprint
 
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
-from api.schemas.people import DuplicateArgs, DuplicatePage, MergeIn, PersonDetailOut, PersonOut, PersonUpdate
+from api.schemas.people import (
+    DuplicateArgs,
+    DuplicatePage,
+    ErasureOut,
+    MergeIn,
+    PersonDetailOut,
+    PersonOut,
+    PersonUpdate,
+)
 from canvass.db import transaction
 from canvass.operations import people as people_operations
+from canvass.operations import privacy
 from canvass.people import matching
 
 blp = Blueprint("people", __name__, url_prefix="/v1", description="People: possible duplicates, merging, do-not-contact")
@@ -64,4 +73,20 @@ class PersonMerge(MethodView):
             return people_operations.merge_people(
                 session, organization_id=current_user().organization_id, person_id=person_id,
                 into_id=body["into_id"], actor=current_user(), ip_address=client_ip(),
+            )
+
+
+@blp.route("/people/<int:person_id>/erasure")
+class PersonErasure(MethodView):
+    @requires_roles("organizer", "admin")
+    @blp.response(200, ErasureOut)
+    @blp.alt_response(404, description="person_not_found")
+    def post(self, person_id):
+        """Erase the person on their request: name, external id, phone and e-mail, the contact-detail history, and
+        the notes and text answers of their contacts and pledge cards. The records stay, anonymous, so every count
+        stays true; the person becomes do-not-contact. Audited (`person.erased`, counts only). Cannot be undone."""
+        with transaction(db.session) as session:
+            return privacy.erase_person(
+                session, organization_id=current_user().organization_id, person_id=person_id,
+                actor=current_user(), ip_address=client_ip(),
             )

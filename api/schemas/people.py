@@ -72,3 +72,11 @@ class DuplicatePairOut(Schema):
 class DuplicatePage(Schema):
     data = fields.List(fields.Nested(DuplicatePairOut))
     next_cursor = fields.String(allow_none=True)
+
+
+class ErasureOut(Schema):
+    person_id = fields.Integer()
+    contacts = fields.Integer(metadata={"description": "contacts kept for the counts, their notes and text answers erased"})
+    pledges = fields.Integer(metadata={"description": "pledge cards kept for the counts, their phone, e-mail and notes erased"})
+    attendance = fields.Integer(metadata={"description": "attendance records kept (the person is anonymous now)"})
+    contact_details = fields.Integer(metadata={"description": "entries of the contact-detail history deleted"})

@@ -28,17 +28,12 @@ from canvass.turfs.walklist import build_walklist
 
 blp = Blueprint("web", __name__)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 REFRESH_SECONDS = 60
 
 
 @blp.after_request
-def _security_headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+def _no_store(response):
+    # The security headers (CSP, nosniff, framing, referrer) are set for every response in api/security.py.
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -19,6 +19,7 @@ EXPECTED = {
     "workers.pipeline_jobs.rebuild_pipeline_all": ("45 3 * * *", 900),
     "workers.dashboard_jobs.rollup_activity_all": (300, 900),  # safety net for lost enqueues
     "workers.dashboard_jobs.rebuild_activity_all": ("15 4 * * *", 1800),
+    "workers.privacy_jobs.purge_stale_personal_data_all": ("0 5 * * *", 1800),  # RETENTION_MONTHS
 }
 
 
