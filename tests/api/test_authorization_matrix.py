@@ -48,6 +48,16 @@ def but(status: int, **per_role: int) -> dict:
 # routes without ids answer the caller's own organization (same status as own, usually).
 # A role that is not allowed gets 403 whatever the organization; a bad token gets 401.
 MATRIX: dict[tuple[str, str], tuple] = {
+    # Membership rule trees, attestations and vote exclusions (issue 14).
+    ("DELETE", "/v1/people/<int:person_id>/attestations/<int:attestation_id>"): (STAFF, 200, 404),
+    ("GET", "/v1/membership-rule/tree"): (ORG, 200, 200),
+    ("PUT", "/v1/membership-rule/tree"): (ADMIN, 422, 422),
+    ("GET", "/v1/membership-rule/versions"): (ORG, 200, 200),
+    ("GET", "/v1/people/<int:person_id>/membership/evaluation"): (ANY, but(200, canvasser=403), but(404, canvasser=403)),
+    ("GET", "/v1/people/<int:person_id>/attestations"): (STAFF, 200, 404),
+    ("POST", "/v1/people/<int:person_id>/endorsements"): (STAFF, 201, 404),  # the role defaults to the caller's
+    ("POST", "/v1/people/<int:person_id>/membership-overrides"): (ADMIN, 422, 404),  # a reason is required
+    ("GET", "/v1/votes/<int:vote_id>/exclusions"): (ORG, 200, 404),
     ("DELETE", "/v1/assignments/<int:assignment_id>"): (ANY, but(200, canvasser=404), 404),
     ("DELETE", "/v1/auth/token"): (ANY, 204, 204),
     ("DELETE", "/v1/people/<int:person_id>/user"): (ADMIN, 200, 404),
@@ -247,8 +257,8 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, client, db_conn
             checked += 1
             if status != expected:
                 wrong.append(f"{method} {path} as {where} {role}: {status}, expected {expected} {body[:120]!r}")
-    assert wrong == []
-    # 102 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
+    assert wrong == [], "\n".join(wrong)
+    # 111 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
     assert checked == len(MATRIX) * 15
 
 
