@@ -91,6 +91,9 @@ class Settings:
     # How long a built walk list is kept in Redis after it was last built (0: not kept).
     walklist_cache_seconds: int = 3600
     log_level: str = "INFO"
+    # The console's base map: a Leaflet tile URL template and its attribution (unset: turf outlines only).
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
     testing: bool = False
 
     @classmethod
@@ -112,6 +115,8 @@ class Settings:
             walklist_cache_seconds=_int(env, "WALKLIST_CACHE_SECONDS", cls.walklist_cache_seconds),
             log_level=env.get("LOG_LEVEL") or cls.log_level,
             queue_name=env.get("CANVASS_QUEUE") or cls.queue_name,
+            map_tile_url=env.get("MAP_TILE_URL") or None,
+            map_tile_attribution=env.get("MAP_TILE_ATTRIBUTION") or "",
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

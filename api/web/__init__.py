@@ -20,6 +20,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from api.auth import current_user, requires_roles
 from api.document_cache import walklist_cache
 from api.extensions import db
+from api.web.security import security_headers
 from canvass.db import transaction
 from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.lease_views import get_assignment
@@ -28,19 +29,8 @@ from canvass.turfs.walklist import build_walklist
 
 blp = Blueprint("web", __name__)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 REFRESH_SECONDS = 60
-
-
-@blp.after_request
-def _security_headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+blp.after_request(security_headers)
 
 
 @blp.get("/")
