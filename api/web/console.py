@@ -8,8 +8,8 @@ a domain error (409 turf_already_assigned, doors_already_leased, ...) is flashed
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -18,7 +18,7 @@ from api.auth import client_ip, current_user
 from api.extensions import db
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
 from api.web.security import security_headers
-from api.web.session import csrf_token, end_session, page, session_user, start_session
+from api.web.session import csrf_ok, csrf_token, end_session, page, refuse_csrf, session_user, start_session
 from canvass.auth import services as users
 from canvass.auth.services import authenticate, issue_token, revoke_token
 from canvass.campaigns.services import get_campaign, list_campaigns
@@ -79,8 +79,6 @@ def _flash_error(error: DomainError) -> None:
 
 @blp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    from api.web.session import csrf_ok, refuse_csrf
-
     error = None
     if request.method == "POST":
         if not csrf_ok():
