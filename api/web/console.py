@@ -22,7 +22,7 @@ from api.web.session import csrf_ok, csrf_token, end_session, page, refuse_csrf,
 from canvass.auth import services as users
 from canvass.auth.services import authenticate, issue_token, revoke_token
 from canvass.campaigns.services import get_campaign, list_campaigns
-from canvass.canvassing import sync
+from canvass.canvassing import conflicts, sync
 from canvass.db import transaction, utcnow
 from canvass.errors import DomainError, Unauthorized
 from canvass.normalize import normalize_email
@@ -354,6 +354,39 @@ def create_team():
     except DomainError as error:
         _flash_error(error)
     return redirect(url_for("console.people"))
+
+
+# --- the conflicts queue ----------------------------------------------------------------------
+
+CONFLICT_ROLES = ("field_lead", "organizer")  # as GET/POST /v1/contacts/conflicts...
+CONFLICTS_SHOWN = 50
+
+
+@blp.get("/conflicts")
+@page(*CONFLICT_ROLES)
+def conflicts_queue():
+    """Two canvassers' results for one door: keep one (the other is superseded), as the API's resolution."""
+    with transaction(db.session) as session:
+        rows = conflicts.list_conflicts(session, organization_id=_org(), status="open", limit=CONFLICTS_SHOWN)
+    return render_template("console/conflicts.html", conflicts=rows)
+
+
+@blp.post("/conflicts/<int:conflict_id>")
+@page(*CONFLICT_ROLES)
+def resolve_conflict(conflict_id: int):
+    user = current_user()
+    keep = _int_or_none(request.form.get("keep_contact_id"))
+    try:
+        with transaction(db.session) as session:
+            conflicts.resolve_conflict(session, organization_id=user.organization_id, conflict_id=conflict_id,
+                                       keep_contact_id=keep if keep is not None else 0, actor=user,
+                                       ip_address=client_ip())
+        flash("Conflict resolved: the door's result follows the one kept.", "ok")
+    except DomainError as error:
+        if error.kind == "not_found":
+            raise
+        _flash_error(error)
+    return redirect(url_for("console.conflicts_queue"))
 
 
 # --- keying paper walk lists back in -------------------------------------------------------

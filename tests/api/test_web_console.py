@@ -242,3 +242,31 @@ def test_console_pages_have_no_inline_script_or_style(client, db_session):
 ])
 def test_the_tile_url_gives_the_one_extra_image_origin(url, origin):
     assert tile_origin(url) == origin
+
+
+def test_a_lead_resolves_a_conflict_from_the_queue(client, app, db_session):
+    from tests.api.test_door_conflicts import Door, conflict_pair
+
+    door = Door(db_session)
+    first, second = conflict_pair(app.test_client(), door)
+    sign_in(client, door.lead)
+    html = client.get("/console/conflicts").get_data(as_text=True)
+    row = html[html.index(f'id="conflict-{second["id"]}"'):]
+    assert "Bea" in row and "moved" in row and "talked" in row
+    token = CSRF.search(html).group(1)
+    assert client.post(f"/console/conflicts/{second['id']}", data={"keep_contact_id": first["id"]}).status_code == 400
+    response = client.post(f"/console/conflicts/{second['id']}", follow_redirects=True,
+                           data={"keep_contact_id": first["id"], "csrf_token": token})
+    assert "Conflict resolved" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Contact, second["id"]).conflict_resolved_at is not None
+    again = client.post(f"/console/conflicts/{second['id']}", follow_redirects=True,
+                        data={"keep_contact_id": first["id"], "csrf_token": token})
+    assert "conflict_already_resolved" in again.get_data(as_text=True)
+
+
+def test_the_conflicts_queue_is_for_leads_and_organizers(client, db_session):
+    ward = make_ward(db_session)
+    admin = make_user(db_session, org=ward.org, roles=["admin"])
+    sign_in(client, admin)
+    assert client.get("/console/conflicts").status_code == 403  # as the API: leads and organizers
