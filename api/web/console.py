@@ -33,6 +33,15 @@ from canvass.turfs.paper import paper_row_client_id, resolve_entry_code
 blp = Blueprint("console", __name__, url_prefix="/console")
 blp.after_request(security_headers)
 
+
+@blp.record_once
+def _session_cookie(state) -> None:
+    # The console's credential: not readable by script, not sent on cross-site subrequests or posts.
+    config = state.app.config
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if config.get("SESSION_COOKIE_SAMESITE") is None:
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
 READERS = ("field_lead", "organizer", "admin")  # as api/resources/turfs.py
 WRITERS = ("field_lead", "organizer")
 ROLES = ("admin", "organizer", "field_lead", "canvasser")

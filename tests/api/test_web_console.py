@@ -30,6 +30,12 @@ def sign_in(client, user):
     return response
 
 
+def test_the_session_cookie_is_http_only_and_same_site_lax(client, db_session):
+    ward = make_ward(db_session)
+    cookie = sign_in(client, ward.lead).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
 def test_signed_out_visitor_is_sent_to_sign_in(client):
     response = client.get("/console/turfs")
     assert response.status_code == 302 and "/console/sign-in?next=/console/turfs" in response.headers["Location"]
