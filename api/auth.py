@@ -54,6 +54,11 @@ def authenticate_request() -> Principal:
     return request.environ[_USER_KEY]
 
 
+def set_current_user(principal: Principal) -> None:
+    """The request acts as `principal` (the console's session cookie resolved it: api/web/session.py)."""
+    request.environ[_USER_KEY] = principal
+
+
 def current_user() -> Principal:
     return request.environ[_USER_KEY]
 

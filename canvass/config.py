@@ -107,6 +107,9 @@ class Settings:
     # Months after which free-text notes and contact details of people who never became
     # supporters are purged by the nightly retention job (0: kept).
     retention_months: int = 24
+    # The console's base map: a Leaflet tile URL template and its attribution (unset: turf outlines only).
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
     testing: bool = False
 
     @classmethod
@@ -130,6 +133,8 @@ class Settings:
             queue_name=env.get("CANVASS_QUEUE") or cls.queue_name,
             cors_origins=_origins(env.get("CORS_ORIGINS", "")),
             retention_months=_int(env, "RETENTION_MONTHS", cls.retention_months),
+            map_tile_url=env.get("MAP_TILE_URL") or None,
+            map_tile_attribution=env.get("MAP_TILE_ATTRIBUTION") or "",
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

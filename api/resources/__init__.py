@@ -36,5 +36,6 @@ def plain_blueprints():
     """Plain Flask blueprints (health, docs assets) kept out of the API document."""
     from api.resources import docs_assets, health
     from api.web import blp as web
+    from api.web.console import blp as console
 
-    return [health.blp, docs_assets.blp, web]
+    return [health.blp, docs_assets.blp, web, console]

@@ -20,6 +20,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from api.auth import current_user, requires_roles
 from api.document_cache import walklist_cache
 from api.extensions import db
+from api.web.security import no_store
 from canvass.db import transaction
 from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.lease_views import get_assignment
@@ -29,13 +30,7 @@ from canvass.turfs.walklist import build_walklist
 blp = Blueprint("web", __name__)
 
 REFRESH_SECONDS = 60
-
-
-@blp.after_request
-def _no_store(response):
-    # The security headers (CSP, nosniff, framing, referrer) are set for every response in api/security.py.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+blp.after_request(no_store)
 
 
 @blp.get("/")

@@ -223,7 +223,9 @@ def check_contacts(session: Session, uploader: Uploader, items: dict[int, dict],
         location, accuracy = _location(item)
         rows[index] = {
             "organization_id": org, "client_id": item["client_id"], "campaign_id": assignment.campaign_id,
-            "assignment_id": assignment.id, "canvasser_id": uploader.canvasser_id, "household_id": household_id,
+            "assignment_id": assignment.id,
+            "canvasser_id": assignment.canvasser_id if uploader.paper else uploader.canvasser_id,
+            "household_id": household_id,
             "person_id": person_id, "device_id": uploader.device_id, "occurred_at": item["occurred_at"],
             "result_code": item["result_code"], "responses": item["responses"], "notes": item["notes"],
             "do_not_contact": item["do_not_contact"], "location": location, "accuracy_m": accuracy,

@@ -105,6 +105,18 @@ def enter_paper_pledges(session: Session, *, organization_id: int, pledges: list
     return results
 
 
+def enter_paper_results(session: Session, *, organization_id: int, contacts: list, max_items: int) -> list[ItemResult]:
+    """Door results of a paper walk list keyed in by an organizer or lead: each contact is credited to
+    its assignment's canvasser (none for a team's lease), and its client_id (made from the sheet's row,
+    canvass/turfs/paper.py) makes a row keyed in twice stored once. No pace check: the times are the
+    day the sheet was walked, not when each door was knocked."""
+    _check_size(len(contacts), max_items)
+    uploader = Uploader(organization_id=organization_id, canvasser_id=None, device_id=None, paper=True)
+    results = _ingest(session, uploader, contacts, "contact")
+    _request_rollup(session, uploader, results)
+    return results
+
+
 def _check_size(count: int, max_items: int) -> None:
     if count > max_items:
         raise TooLarge(
@@ -217,13 +229,14 @@ def _ingest(session: Session, uploader: Uploader, raws: list, kind: str) -> list
         apply_door_outcomes(session, uploader.organization_id, [
             {**row, "result_code": None} if inserted[row["client_id"]] in flagged else row for row in new_rows
         ])
-        integrity.flag_pace(
-            session,
-            organization_id=uploader.organization_id,
-            canvasser_id=uploader.canvasser_id,
-            since=min(row["occurred_at"] for row in new_rows),
-            until=max(row["occurred_at"] for row in new_rows),
-        )
+        if not uploader.paper:
+            integrity.flag_pace(
+                session,
+                organization_id=uploader.organization_id,
+                canvasser_id=uploader.canvasser_id,
+                since=min(row["occurred_at"] for row in new_rows),
+                until=max(row["occurred_at"] for row in new_rows),
+            )
     return results
 
 

@@ -21,7 +21,8 @@ from canvass.turfs.entry_codes import decode_entry_code, normalize_entry_code
 from canvass.turfs.lease_views import AssignmentView, assignment_views
 from canvass.turfs.models import Assignment, TurfStop
 
-__all__ = ["EntryCodeMatch", "SheetMap", "answer_format", "resolve_entry_code", "sheet_client_id", "sheet_map"]
+__all__ = ["EntryCodeMatch", "SheetMap", "answer_format", "paper_row_client_id", "resolve_entry_code", "sheet_client_id",
+           "sheet_map"]
 
 MAX_LEASES_LISTED = 20
 
@@ -111,6 +112,15 @@ def sheet_client_id(sheet: uuid.UUID, household_id: int) -> uuid.UUID:
     """The client_id of a printed sheet's row (its contact, POST /v1/sync): the same for the same sheet
     and door, so a row keyed in twice is stored once."""
     return uuid.uuid5(sheet, str(household_id))
+
+
+PAPER_ROW_NAMESPACE = uuid.UUID("6f0c8a52-3f5e-4d1b-9a57-2b8d4c1e7a90")
+
+
+def paper_row_client_id(*, organization_id: int, assignment_id: int, household_id: int, walked_on: str) -> uuid.UUID:
+    """The client_id of a paper walk list's row keyed in from the console: the same for the same
+    assignment, door and day walked, so a resubmitted form stores nothing twice."""
+    return uuid.uuid5(PAPER_ROW_NAMESPACE, f"{organization_id}:{assignment_id}:{household_id}:{walked_on}")
 
 
 def answer_format(question: dict) -> str:

@@ -4,6 +4,7 @@ driver, so Selenium Manager never downloads anything. Screenshots go to tests/ar
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,9 +60,10 @@ def _seed(session) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def site(settings, migrated_database):
-    """The app on a real port, its data committed (tables emptied afterwards, as committing_app does)."""
+@contextmanager
+def serve(settings, seed):
+    """The app on a real port with `seed(session)`'s data committed (tables emptied afterwards, as
+    committing_app does): yields (base url, what seed returned)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
     from werkzeug.serving import make_server
@@ -77,12 +79,12 @@ def site(settings, migrated_database):
         db.session.configure(join_transaction_mode="conditional_savepoint")
         engine = db.engine
     with Session(bind=engine, expire_on_commit=False) as session, session.begin():
-        seeded = _seed(session)
+        seeded = seed(session)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
-        yield Site(url=f"http://127.0.0.1:{server.server_port}", **seeded)
+        yield f"http://127.0.0.1:{server.server_port}", seeded
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -97,6 +99,12 @@ def site(settings, migrated_database):
             )).scalar_one()
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         cleanup.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(settings, migrated_database):
+    with serve(settings, _seed) as (url, seeded):
+        yield Site(url=url, **seeded)
 
 
 @pytest.fixture

@@ -91,11 +91,17 @@ def test_wrong_password_stays_on_sign_in_with_a_message(browser, site):
     screenshot(browser, "sign-in-error")
 
 
-def test_a_canvasser_is_told_the_dashboard_is_not_for_them(browser, site):
+def test_a_canvasser_sees_their_assignments_not_an_empty_dashboard(browser, site):
     sign_in(browser, site, email=site.canvasser_email)
     wait_for_dashboard(browser)
-    banner = browser.find_element(By.ID, "dashboard-error")
-    assert banner.is_displayed() and "organizers and field leads" in banner.text
+    card = browser.find_element(By.ID, "my-assignments-card")
+    assert card.is_displayed() and "organizers and field leads" in card.text
+    rows = browser.find_elements(By.CSS_SELECTOR, "#my-assignments tbody tr")
+    assert len(rows) == 1 and site.turf_names[0] in rows[0].text
+    assert not browser.find_element(By.ID, "dashboard-error").is_displayed()
+    assert not browser.find_element(By.CSS_SELECTOR, "section.funnel").is_displayed()
+    screenshot(browser, "dashboard-canvasser")
+    assert severe_console_messages(browser) == []
 
 
 def test_walk_list_prints_from_the_turf_popup(browser, site):

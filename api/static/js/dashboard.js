@@ -200,16 +200,42 @@
     });
   }
 
+  // A canvasser (no lead role) gets their assignments, not an empty dashboard with an error.
+  function showAssignments() {
+    document.querySelectorAll("#dashboard > section").forEach(function (s) { s.hidden = true; });
+    document.getElementById("filters").hidden = true;
+    document.getElementById("my-assignments-card").hidden = false;
+    return api.getJSON("/v1/me/assignments").then(function (leases) {
+      fillTable("my-assignments", leases.map(function (a) {
+        return [a.turf.name, a.campaign.name, a.team ? "team " + a.team.name : "you",
+                new Date(a.leased_until).toLocaleString()];
+      }), "You hold no turf right now: your field lead assigns turfs, then they appear here and in the app.");
+    }).catch(function (err) { if (err instanceof api.ApiError) { showError(err); } })
+      .then(function () { root.setAttribute("data-loaded", "true"); });
+  }
+
+  function isLead(me) {
+    return (me.roles || []).some(function (r) { return r === "field_lead" || r === "organizer" || r === "admin"; });
+  }
+
   function start() {
     api.getJSON("/v1/me").then(function (me) {
       document.getElementById("user-name").textContent = me.name;
       document.getElementById("org-name").textContent = me.organization.name;
+      if (!isLead(me)) { return showAssignments().then(function () { throw "canvasser"; }); }
       return api.getJSON("/v1/campaigns");
     }).then(function (campaigns) {
       campaigns.forEach(function (c) { var o = el("option", c.name); o.value = c.id; campaignSelect.appendChild(o); });
-    }).catch(function (err) { if (err instanceof api.ApiError) { showError(err); } })
-      .then(refresh);
-    window.setInterval(refresh, refreshSeconds * 1000);
+      return true;
+    }).catch(function (err) {
+      if (err === "canvasser") { return false; }
+      if (err instanceof api.ApiError) { showError(err); }
+      return true;
+    }).then(function (lead) {
+      if (!lead) { return; }
+      refresh();
+      window.setInterval(refresh, refreshSeconds * 1000);
+    });
   }
 
   wardSelect.addEventListener("change", refresh);
