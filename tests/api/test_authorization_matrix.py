@@ -48,6 +48,26 @@ def but(status: int, **per_role: int) -> dict:
 # routes without ids answer the caller's own organization (same status as own, usually).
 # A role that is not allowed gets 403 whatever the organization; a bad token gets 401.
 MATRIX: dict[tuple[str, str], tuple] = {
+    # The console authenticates by its session cookie, never a bearer token: every caller here has none, so
+    # its pages send to the sign-in page and its forms refuse (tests/api/test_web_console.py covers roles).
+    ("GET", "/console/"): (PUBLIC, 302, 302),
+    ("GET", "/console/conflicts"): (PUBLIC, 302, 302),
+    ("POST", "/console/conflicts/<int:conflict_id>"): (PUBLIC, 302, 302),
+    ("GET", "/console/cut"): (PUBLIC, 302, 302),
+    ("POST", "/console/cut"): (PUBLIC, 302, 302),
+    ("GET", "/console/my-assignments"): (PUBLIC, 302, 302),
+    ("GET", "/console/paper"): (PUBLIC, 302, 302),
+    ("POST", "/console/paper"): (PUBLIC, 302, 302),
+    ("GET", "/console/people"): (PUBLIC, 302, 302),
+    ("GET", "/console/sign-in"): (PUBLIC, 200, 200),
+    ("POST", "/console/sign-in"): (PUBLIC, 400, 400),  # no CSRF token,
+    ("POST", "/console/sign-out"): (PUBLIC, 302, 302),
+    ("POST", "/console/teams"): (PUBLIC, 302, 302),
+    ("GET", "/console/turfs"): (PUBLIC, 302, 302),
+    ("GET", "/console/turfs/<int:turf_id>"): (PUBLIC, 302, 302),
+    ("POST", "/console/turfs/<int:turf_id>/assignment"): (PUBLIC, 302, 302),
+    ("POST", "/console/users"): (PUBLIC, 302, 302),
+    ("POST", "/console/users/<int:user_id>"): (PUBLIC, 302, 302),
     # Membership rule trees, attestations and vote exclusions (issue 14).
     ("DELETE", "/v1/people/<int:person_id>/attestations/<int:attestation_id>"): (STAFF, 200, 404),
     ("GET", "/v1/membership-rule/tree"): (ORG, 200, 200),
@@ -258,7 +278,7 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, client, db_conn
             if status != expected:
                 wrong.append(f"{method} {path} as {where} {role}: {status}, expected {expected} {body[:120]!r}")
     assert wrong == [], "\n".join(wrong)
-    # 111 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
+    # 129 operations x (4 roles x 3 organizations + 3 token states), as docs/reliability.md records.
     assert checked == len(MATRIX) * 15
 
 
