@@ -29,7 +29,7 @@ from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import bench_redis_url, markdown_table, throwaway_database, timer
+from bench.common import bench_redis_url, markdown_table, seed_ward_grid, throwaway_database, timer
 
 PEOPLE = 250_000
 WARDS = 50
@@ -44,21 +44,7 @@ def seed(session: Session, *, contacts: int, pledges: int, attendance: int, dues
         "INSERT INTO organizations (slug, name) VALUES ('bench-pipeline', 'Bench pipeline') RETURNING id"
     )).scalar_one()
     p = {"org": org, "people": PEOPLE, "households": PEOPLE // 2, "buildings": PEOPLE // 4, "wards": WARDS}
-    # Wards: a row of squares (the rollup only reads their ids through buildings).
-    session.execute(text("""
-        INSERT INTO boundaries (organization_id, level, name, geom)
-        SELECT :org, 'ward', w::text, ST_Multi(ST_MakeEnvelope(-87.9 + w * 0.01, 41.8, -87.9 + w * 0.01 + 0.01, 41.81,
-                                                               4326))
-        FROM generate_series(1, :wards) w
-    """), p)
-    p["ward0"] = session.execute(text("SELECT min(id) FROM boundaries WHERE organization_id = :org"), p).scalar_one()
-    session.execute(text("""
-        INSERT INTO buildings (organization_id, address_key, line1, city, state, zip, location, ward_id)
-        SELECT :org, b || ' BENCH ST|CHICAGO|60618', b || ' BENCH ST', 'Chicago', 'IL', '60618',
-               ST_SetSRID(ST_MakePoint(-87.9 + (b % :wards) * 0.01 + 0.005, 41.805), 4326), :ward0 + b % :wards
-        FROM generate_series(1, :buildings) b
-    """), p)
-    p["building0"] = session.execute(text("SELECT min(id) FROM buildings WHERE organization_id = :org"), p).scalar_one()
+    seed_ward_grid(session, p, street="BENCH ST")
     session.execute(text("""
         INSERT INTO households (organization_id, building_id, unit)
         SELECT :org, :building0 + (h - 1) / 2, CASE WHEN h % 2 = 0 THEN '2' ELSE '1' END

@@ -25,7 +25,7 @@ from datetime import date
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import markdown_table, throwaway_database, timer
+from bench.common import markdown_table, seed_ward_grid, throwaway_database, timer
 from canvass.pipeline.membership import MembershipRule, build_membership_islands, create_people_table, default_tree
 from canvass.pipeline.rules import count_meeting, end_of_day, validate_tree
 
@@ -47,20 +47,7 @@ def seed(session: Session, people: int) -> int:
     org = session.execute(text(
         "INSERT INTO organizations (slug, name) VALUES ('bench-rules', 'Bench rules') RETURNING id")).scalar_one()
     p = {"org": org, "people": people, "buildings": people // 4, "wards": 50}
-    session.execute(text("""
-        INSERT INTO boundaries (organization_id, level, name, geom)
-        SELECT :org, 'ward', w::text, ST_Multi(ST_MakeEnvelope(-87.9 + w * 0.01, 41.8, -87.9 + w * 0.01 + 0.01, 41.81,
-                                                               4326))
-        FROM generate_series(1, :wards) w
-    """), p)
-    p["ward0"] = session.execute(text("SELECT min(id) FROM boundaries WHERE organization_id = :org"), p).scalar_one()
-    session.execute(text("""
-        INSERT INTO buildings (organization_id, address_key, line1, city, state, zip, location, ward_id)
-        SELECT :org, b || ' RULE ST|CHICAGO|60618', b || ' RULE ST', 'Chicago', 'IL', '60618',
-               ST_SetSRID(ST_MakePoint(-87.9 + (b % :wards) * 0.01 + 0.005, 41.805), 4326), :ward0 + b % :wards
-        FROM generate_series(1, :buildings) b
-    """), p)
-    p["building0"] = session.execute(text("SELECT min(id) FROM buildings WHERE organization_id = :org"), p).scalar_one()
+    seed_ward_grid(session, p, street="RULE ST")
     session.execute(text("""
         INSERT INTO households (organization_id, building_id, unit)
         SELECT :org, :building0 + (h - 1) / 4, (h % 4)::text FROM generate_series(1, :people) h

@@ -108,3 +108,25 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def seed_ward_grid(session, params: dict, *, street: str) -> None:
+    """`params["wards"]` square wards in a row and `params["buildings"]` buildings spread over them, for
+    organization `params["org"]`; sets `params["ward0"]` and `params["building0"]` (the first ids).
+    The rollups only read ward ids through buildings, so the shapes are plain squares."""
+    session.execute(text("""
+        INSERT INTO boundaries (organization_id, level, name, geom)
+        SELECT :org, 'ward', w::text, ST_Multi(ST_MakeEnvelope(-87.9 + w * 0.01, 41.8, -87.9 + w * 0.01 + 0.01, 41.81,
+                                                               4326))
+        FROM generate_series(1, :wards) w
+    """), params)
+    params["ward0"] = session.execute(text("SELECT min(id) FROM boundaries WHERE organization_id = :org"),
+                                      params).scalar_one()
+    session.execute(text(f"""
+        INSERT INTO buildings (organization_id, address_key, line1, city, state, zip, location, ward_id)
+        SELECT :org, b || ' {street}|CHICAGO|60618', b || ' {street}', 'Chicago', 'IL', '60618',
+               ST_SetSRID(ST_MakePoint(-87.9 + (b % :wards) * 0.01 + 0.005, 41.805), 4326), :ward0 + b % :wards
+        FROM generate_series(1, :buildings) b
+    """), params)
+    params["building0"] = session.execute(text("SELECT min(id) FROM buildings WHERE organization_id = :org"),
+                                          params).scalar_one()
