@@ -15,10 +15,6 @@ from canvass.turfs.models import Assignment, Turf
 from tests.canvass.dashboards.fieldwork import make_ward
 from tests.factories import DEFAULT_PASSWORD, make_org, make_turf, make_user
 
-# Paper results and conflicts ask for rollup jobs, and sign-in counts failures in Redis: forget both after
-# each test (an organization id reused after a truncation would otherwise find its job id taken).
-pytestmark = pytest.mark.usefixtures("clean_redis")
-
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -254,16 +250,25 @@ def test_the_tile_url_gives_the_one_extra_image_origin(url, origin):
     assert tile_origin(url) == origin
 
 
-def test_the_conflicts_queue_refuses_unknown_conflicts_and_forged_posts(client, db_session):
-    # Resolution itself is not driven here: a test that stored a conflict through this module made a later
-    # rollup-job test (tests/canvass/dashboards/test_activity.py) find no job in the full run, cause not found.
-    ward = make_ward(db_session)
-    sign_in(client, ward.lead)
+def test_a_lead_resolves_a_conflict_from_the_queue(client, app, db_session):
+    from tests.api.test_door_conflicts import Door, conflict_pair
+
+    door = Door(db_session)
+    first, second = conflict_pair(app.test_client(), door)
+    sign_in(client, door.lead)
     html = client.get("/console/conflicts").get_data(as_text=True)
-    assert "No open conflicts" in html
+    row = html[html.index(f'id="conflict-{second["id"]}"'):]
+    assert "Bea" in row and "moved" in row and "talked" in row
     token = CSRF.search(html).group(1)
-    assert client.post("/console/conflicts/999999", data={"keep_contact_id": "1"}).status_code == 400
-    assert client.post("/console/conflicts/999999", data={"keep_contact_id": "1", "csrf_token": token}).status_code == 404
+    assert client.post(f"/console/conflicts/{second['id']}", data={"keep_contact_id": first["id"]}).status_code == 400
+    response = client.post(f"/console/conflicts/{second['id']}", follow_redirects=True,
+                           data={"keep_contact_id": first["id"], "csrf_token": token})
+    assert "Conflict resolved" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Contact, second["id"]).conflict_resolved_at is not None
+    again = client.post(f"/console/conflicts/{second['id']}", follow_redirects=True,
+                        data={"keep_contact_id": first["id"], "csrf_token": token})
+    assert "conflict_already_resolved" in again.get_data(as_text=True)
 
 
 def test_the_conflicts_queue_is_for_leads_and_organizers(client, db_session):
@@ -271,21 +276,3 @@ def test_the_conflicts_queue_is_for_leads_and_organizers(client, db_session):
     admin = make_user(db_session, org=ward.org, roles=["admin"])
     sign_in(client, admin)
     assert client.get("/console/conflicts").status_code == 403  # as the API: leads and organizers
-
-
-def test_a_lead_extends_then_reassigns_a_lease(client, db_session):
-    ward = make_ward(db_session)
-    sign_in(client, ward.lead)
-    turf_id = ward.turfs[0].id
-    token = csrf_of(client, f"/console/turfs/{turf_id}")
-    extended = client.post(f"/console/turfs/{turf_id}/assignment", follow_redirects=True,
-                           data={"action": "extend", "lease_hours": "100", "csrf_token": token})
-    assert "Lease extended until" in extended.get_data(as_text=True)
-    reassigned = client.post(f"/console/turfs/{turf_id}/assignment", follow_redirects=True, data={
-        "action": "reassign", "holder": f"canvasser:{ward.canvassers[1].id}", "campaign_id": ward.campaign.id,
-        "reason": "Ana is sick", "csrf_token": token})
-    html = reassigned.get_data(as_text=True)
-    assert "leased to Canvasser 1" in html and "Ana is sick" in html
-    live = db_session.execute(select(Assignment).where(Assignment.turf_id == turf_id,
-                                                       Assignment.status == "active")).scalar_one()
-    assert live.canvasser_id == ward.canvassers[1].id
