@@ -637,6 +637,10 @@ canvass_bootstrap() {
             fi
             if [ "$need_redis" = 1 ]; then
                 export TEST_REDIS_URL="redis://127.0.0.1:$CV_REDIS_PORT/15"
+                # The embedded Redis keeps its data (AOF): a killed run leaves job ids behind that a later
+                # run's coalesced enqueues would merge into. Its test db starts empty.
+                redis-cli -h 127.0.0.1 -p "$CV_REDIS_PORT" -n 15 flushdb >/dev/null ||
+                    cv_warn "could not empty the test Redis db 15"
             fi
             ;;
     esac
