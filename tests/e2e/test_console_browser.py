@@ -169,7 +169,9 @@ def test_lead_cuts_ward_33_assigns_two_turfs_and_keys_a_paper_sheet(browser, con
     assert "typo" in browser.find_element(By.ID, "status_2").text
     assert "stored" in browser.find_element(By.ID, "status_0").text
     screenshot(browser, "console-paper-keyed")
+    first_answer = browser.find_element(By.ID, "paper-summary")
     browser.find_element(By.ID, "paper-submit").click()  # the same sheet again: nothing stored twice
+    wait(browser).until(EC.staleness_of(first_answer))  # the new page, not the old one still on screen
     summary = wait(browser).until(EC.presence_of_element_located((By.ID, "paper-summary"))).text
     assert "0 stored, 2 already stored, 1 refused" in summary
     assert severe_console_messages(browser) == []
