@@ -108,6 +108,14 @@ class PersonAttestations(MethodView):
                                            person_id=person_id)
 
 
+def _record_attestation(kind: str, body: dict, person_id: int):
+    """An endorsement or an admin's override of the caller's organization, in one transaction."""
+    user = current_user()
+    with transaction(db.session) as session:
+        return rules.record_attestation(session, organization_id=user.organization_id, person_id=person_id,
+                                        kind=kind, actor=user, **body)
+
+
 @blp.route("/people/<int:person_id>/endorsements")
 class PersonEndorsements(MethodView):
     @requires_roles(*STAFF)
@@ -115,10 +123,7 @@ class PersonEndorsements(MethodView):
     @blp.response(201, AttestationOut)
     def post(self, body, person_id):
         """Endorse the person in one of your roles (the `endorsed` condition), until `expires_at`. Audited."""
-        user = current_user()
-        with transaction(db.session) as session:
-            return rules.record_attestation(session, organization_id=user.organization_id, person_id=person_id,
-                                            kind="endorsement", actor=user, **body)
+        return _record_attestation("endorsement", body, person_id)
 
 
 @blp.route("/people/<int:person_id>/membership-overrides")
@@ -128,10 +133,7 @@ class PersonOverrides(MethodView):
     @blp.response(201, AttestationOut)
     def post(self, body, person_id):
         """An admin's manual override (the `admin_override` condition), with a reason. Audited."""
-        user = current_user()
-        with transaction(db.session) as session:
-            return rules.record_attestation(session, organization_id=user.organization_id, person_id=person_id,
-                                            kind="override", actor=user, **body)
+        return _record_attestation("override", body, person_id)
 
 
 @blp.route("/people/<int:person_id>/attestations/<int:attestation_id>")
