@@ -8,9 +8,10 @@ a domain error (409 turf_already_assigned, doors_already_leased, ...) is flashed
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -23,10 +24,11 @@ from canvass.auth import services as users
 from canvass.auth.services import authenticate, issue_token, revoke_token
 from canvass.campaigns.services import get_campaign, list_campaigns
 from canvass.canvassing import conflicts, sync
-from canvass.db import transaction, utcnow
+from canvass.db import local_today, transaction, utcnow
 from canvass.errors import DomainError, Unauthorized
 from canvass.normalize import normalize_email
 from canvass.operations import accounts
+from canvass.orgs.services import get_organization, timezone_for
 from canvass.turfs import lease_views, leases, services, teams
 from canvass.turfs.paper import paper_row_client_id, resolve_entry_code
 
@@ -424,9 +426,9 @@ def _answer(question, raw: str):
     return raw
 
 
-def _walked_at(walked_on: date, now: datetime) -> datetime:
-    # The sheet says the day, not the hour: noon UTC of that day, or now if that is still ahead.
-    return min(datetime.combine(walked_on, time(12), tzinfo=UTC), now)
+def _walked_at(walked_on: date, now: datetime, tz: str) -> datetime:
+    # The sheet says the day, not the hour: noon of that day where the organization is, or now if still ahead.
+    return min(datetime.combine(walked_on, time(12), tzinfo=ZoneInfo(tz)), now)
 
 
 @blp.route("/paper", methods=["GET", "POST"])
@@ -442,6 +444,7 @@ def paper():
     user = current_user()
     assignment_id = _int_or_none(request.values.get("assignment_id"))
     with transaction(db.session) as session:
+        tz = timezone_for(get_organization(session, user.organization_id))  # sheets are dated in the org's days
         live = [t for t in services.list_turfs(session, organization_id=user.organization_id) if t.assignment]
         lease = campaign = None
         if assignment_id is not None:
@@ -453,18 +456,18 @@ def paper():
             result_codes = list(campaign.result_codes)
         rows, summary = [], None
         if request.method == "POST" and lease is not None:
-            rows, summary = _key_in_sheet(session, user, lease, questions)
+            rows, summary = _key_in_sheet(session, user, lease, questions, tz)
     if lease is None:
         return render_template("console/paper_pick.html", live=live, holder=_holder)
     if not rows:
         rows = [{"index": i, "code": "", "result": "", "answers": ["" for _ in questions], "notes": ""}
                 for i in range(PAPER_ROWS)]
-    walked_on = request.form.get("walked_on") or utcnow().date().isoformat()
+    walked_on = request.form.get("walked_on") or local_today(tz).isoformat()
     return render_template("console/paper.html", lease=lease, questions=questions, result_codes=result_codes,
                            rows=rows, summary=summary, walked_on=walked_on)
 
 
-def _key_in_sheet(session, user, lease, questions) -> tuple[list[dict], dict]:
+def _key_in_sheet(session, user, lease, questions, tz: str) -> tuple[list[dict], dict]:
     form = request.form
     try:
         walked_on = date.fromisoformat(form.get("walked_on", ""))
@@ -481,7 +484,7 @@ def _key_in_sheet(session, user, lease, questions) -> tuple[list[dict], dict]:
         if not row["code"] and not row["result"]:
             continue
         try:
-            if walked_on is None or walked_on > now.date():
+            if walked_on is None or walked_on > local_today(tz):
                 raise ValueError("the day walked is missing or in the future")
             if not row["code"]:
                 raise ValueError("an entry code is needed")
@@ -492,7 +495,7 @@ def _key_in_sheet(session, user, lease, questions) -> tuple[list[dict], dict]:
                                                          household_id=match.household_id,
                                                          walked_on=walked_on.isoformat())),
                     "assignment_id": lease.id, "household_id": match.household_id,
-                    "occurred_at": _walked_at(walked_on, now).isoformat(), "notes": row["notes"] or None}
+                    "occurred_at": _walked_at(walked_on, now, tz).isoformat(), "notes": row["notes"] or None}
             if row["result"].upper() == "T":
                 responses = []
                 for question, raw in zip(questions, row["answers"], strict=True):

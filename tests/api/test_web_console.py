@@ -13,7 +13,7 @@ from canvass.canvassing.records import Contact
 from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.models import Assignment, Turf
 from tests.canvass.dashboards.fieldwork import make_ward
-from tests.factories import DEFAULT_PASSWORD, make_org, make_turf, make_user
+from tests.factories import DEFAULT_PASSWORD, make_org, make_turf, make_user, org_today
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -276,3 +276,10 @@ def test_the_conflicts_queue_is_for_leads_and_organizers(client, db_session):
     admin = make_user(db_session, org=ward.org, roles=["admin"])
     sign_in(client, admin)
     assert client.get("/console/conflicts").status_code == 403  # as the API: leads and organizers
+
+
+def test_the_paper_sheets_day_defaults_to_the_organizations_today(awkward_clock, client, db_session):
+    ward = make_ward(db_session, doors_per_turf=3)
+    sign_in(client, ward.lead)
+    page = client.get(f"/console/paper?assignment_id={ward.assignments[0].id}").get_data(as_text=True)
+    assert f'name="walked_on" type="date" value="{org_today(ward.org).isoformat()}"' in page
