@@ -15,6 +15,7 @@ from canvass.config import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.extensions import CanvassApi, db, make_redis, refuse_closed_connections
+    from api.i18n import install_i18n
     from api.resources import plain_blueprints, smorest_blueprints
     from api.security import install_security_headers
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(_refuse_nul_characters)
     install_security_headers(app, settings)
+    install_i18n(app)
 
     from api.cli import register_commands
 
