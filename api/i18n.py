@@ -9,7 +9,7 @@ then the browser's Accept-Language, then English.
 """
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, Response, g, request, session
 from flask_babel import Babel, get_locale, refresh
 
 SUPPORTED_LOCALES = ("en", "es", "pl", "zh")
@@ -18,6 +18,7 @@ LOCALE_NAMES = {"en": "English", "es": "Español", "pl": "Polski", "zh": "中文
 
 
 def select_locale() -> str:
+    g.locale_negotiated = True
     asked = request.args.get("lang")
     if asked in SUPPORTED_LOCALES:
         session["lang"] = asked
@@ -33,6 +34,14 @@ def install_i18n(app: Flask) -> None:
 
     # Flask-Babel caches the locale on the app context, which a test or CLI may keep across requests.
     app.before_request(refresh)
+
+    @app.after_request
+    def _vary_on_language(response: Response) -> Response:
+        # A page in the visitor's language differs by Accept-Language (and, through the session, Cookie,
+        # which Flask adds itself when the session was read): shared caches must keep them apart.
+        if g.get("locale_negotiated"):
+            response.vary.add("Accept-Language")
+        return response
 
     @app.context_processor
     def _locale_context() -> dict:

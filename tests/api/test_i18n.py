@@ -23,3 +23,8 @@ def test_a_chosen_language_is_remembered_over_the_browser_one(client):
 
 def test_an_unknown_language_is_ignored(client):
     assert page_language(client.get("/console/sign-in?lang=xx")) == "en"
+
+
+def test_pages_in_a_negotiated_language_vary_on_it(client):
+    vary = {v.strip() for v in client.get("/console/sign-in").headers["Vary"].split(",")}
+    assert {"Accept-Language", "Cookie"} <= vary
