@@ -28,10 +28,10 @@ from canvass.db import local_today, transaction, utcnow
 from canvass.errors import DomainError
 from canvass.geo.households import import_households
 from canvass.orgs.services import get_organization, timezone_for
-from canvass.people.roster import roster_of, search_roster
 from canvass.pipeline import dues, events, votes
 from canvass.pipeline.imports import ImportReport, import_attendance, import_dues
 from canvass.pipeline.models import ATTENDANCE_STATUSES, DUES_METHODS, EVENT_KINDS
+from canvass.pipeline.roster import roster_of, search_roster
 
 blp = Blueprint("console_events", __name__, url_prefix="/console")
 blp.after_request(no_store)

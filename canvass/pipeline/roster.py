@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from canvass.people.models import Person
@@ -14,6 +13,7 @@ from canvass.pipeline.models import PipelinePerson
 
 MAX_ROSTER = 200
 MAX_QUERY = 100
+_RosterSelect = Select[int, str, str, str | None, str]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,12 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _entries(session: Session, query: Select[Any]) -> list[RosterEntry]:
+def _entries(session: Session, query: _RosterSelect) -> list[RosterEntry]:
     return [RosterEntry(pid, first, last, email, status or "not_member")
             for pid, first, last, email, status in session.execute(query).all()]
 
 
-def _base(organization_id: int) -> Select[Any]:
+def _base(organization_id: int) -> _RosterSelect:
     return (
         select(Person.id, Person.first_name, Person.last_name, Person.email, PipelinePerson.membership_status)
         .outerjoin(PipelinePerson, (PipelinePerson.organization_id == Person.organization_id)
@@ -54,8 +54,8 @@ def search_roster(session: Session, *, organization_id: int, query: str, limit: 
     for word in query.strip()[:MAX_QUERY].split():
         pattern = f"%{_escaped(word)}%"
         digits = "".join(ch for ch in word if ch.isdigit())
-        matches = [Person.first_name.ilike(pattern, escape="\\"), Person.last_name.ilike(pattern, escape="\\"),
-                   Person.email.ilike(pattern, escape="\\")]
+        matches: list[ColumnElement[bool]] = [
+            column.ilike(pattern, escape="\\") for column in (Person.first_name, Person.last_name, Person.email)]
         if digits:
             matches.append(Person.phone.contains(digits))
         statement = statement.where(or_(*matches))
