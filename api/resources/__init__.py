@@ -37,5 +37,6 @@ def plain_blueprints():
     from api.resources import docs_assets, health
     from api.web import blp as web
     from api.web.console import blp as console
+    from api.web.console_events import blp as console_events
 
-    return [health.blp, docs_assets.blp, web, console]
+    return [health.blp, docs_assets.blp, web, console, console_events]
