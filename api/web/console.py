@@ -303,14 +303,14 @@ def keep_cut():
 # --- canvassers and teams ------------------------------------------------------------------
 
 
-@blp.get("/people")
+@blp.get("/canvassers")
 @page(*READERS)
-def people():
+def canvassers():
     with transaction(db.session) as session:
         everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
         team_list = teams.list_teams(session, organization_id=_org())
         held = [t for t in services.list_turfs(session, organization_id=_org()) if t.assignment]
-    return render_template("console/people.html", users=everyone, teams=team_list, held=held, roles=ROLES,
+    return render_template("console/canvassers.html", users=everyone, teams=team_list, held=held, roles=ROLES,
                            holder=_holder, is_admin=current_user().has_any_role("admin"),
                            can_build_teams=current_user().has_any_role(*WRITERS))
 
@@ -328,7 +328,7 @@ def invite_user():
             flash(f"{made.name} added.", "ok")
     except DomainError as error:
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 @blp.post("/users/<int:user_id>")
@@ -349,7 +349,7 @@ def change_user(user_id: int):
         if error.kind == "not_found":
             raise
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 @blp.post("/teams")
@@ -364,7 +364,7 @@ def create_team():
             flash(f"Team {team.name} made.", "ok")
     except DomainError as error:
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 # --- the conflicts queue ----------------------------------------------------------------------

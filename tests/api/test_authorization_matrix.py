@@ -58,7 +58,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/console/my-assignments"): (PUBLIC, 302, 302),
     ("GET", "/console/paper"): (PUBLIC, 302, 302),
     ("POST", "/console/paper"): (PUBLIC, 302, 302),
-    ("GET", "/console/people"): (PUBLIC, 302, 302),
+    ("GET", "/console/canvassers"): (PUBLIC, 302, 302),
     ("GET", "/console/sign-in"): (PUBLIC, 200, 200),
     ("POST", "/console/sign-in"): (PUBLIC, 400, 400),  # no CSRF token,
     ("POST", "/console/sign-out"): (PUBLIC, 302, 302),
