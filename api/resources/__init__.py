@@ -37,5 +37,6 @@ def plain_blueprints():
     from api.resources import docs_assets, health
     from api.web import blp as web
     from api.web.console import blp as console
+    from api.web import console_people  # noqa: F401  (its routes join the console's blueprint)
 
     return [health.blp, docs_assets.blp, web, console]
