@@ -9,7 +9,7 @@
   var dataEl = document.getElementById("map-data");
   if (!el || !dataEl || !window.L) { return; }
   var data = JSON.parse(dataEl.textContent);
-  var COLOURS = { ready: "#2f6fb0", checked_out: "#b86e00", completed: "#2e7d32", archived: "#777777" };
+  var COLOURS = { ready: "#2f6fb0", checked_out: "#8a5300", completed: "#2e7d32", archived: "#666666" };
   var map = L.map(el, { scrollWheelZoom: false });
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
