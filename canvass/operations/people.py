@@ -19,7 +19,6 @@ from canvass.people.details import list_person_details, move_details_on_merge
 from canvass.people.models import Person
 from canvass.pipeline.rollup import move_person_records
 
-
 MAX_SEARCH_LENGTH = 200
 _DIGITS = re.compile(r"\D")
 
