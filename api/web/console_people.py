@@ -33,9 +33,17 @@ DUPLICATES_PAGE = 20
 FOLLOW_UPS_PAGE = 50
 
 
-def _page_number() -> int:
-    number = _int_or_none(request.args.get("page"))
-    return number if number and number > 0 else 1
+def _bad_request(message: str):
+    return render_template("console/message.html", title=_("Not possible"), message=message), 422
+
+
+def _page_number() -> int | None:
+    """?page= (default 1); None when it is not a page number."""
+    raw = request.args.get("page")
+    if raw is None:
+        return 1
+    number = _int_or_none(raw)
+    return number if number and number > 0 else None
 
 
 # --- people search and a person's page ---------------------------------------------------
@@ -46,6 +54,8 @@ def _page_number() -> int:
 def people():
     query = request.args.get("q", "").strip()
     number = _page_number()
+    if number is None:
+        return _bad_request(_("The page must be a whole number from 1."))
     with transaction(db.session) as session:
         # One more than a page: is there a next one?
         found = people_operations.search_people(session, organization_id=_org(), query=query,
@@ -85,6 +95,8 @@ def _cursor_pair(raw: str | None) -> tuple[int, int] | None:
 @page(*MERGERS)
 def duplicates():
     after = _cursor_pair(request.args.get("after"))
+    if after is None and request.args.get("after"):
+        return _bad_request(_("This list position is not one the console gave out."))
     with transaction(db.session) as session:
         pairs = matching.list_duplicate_pairs(session, organization_id=_org(), limit=DUPLICATES_PAGE, after=after)
     last = pairs[-1] if len(pairs) == DUPLICATES_PAGE else None
@@ -135,12 +147,8 @@ def merge(person_id: int):
 def follow_ups():
     """Pledge cards whose follow-up call is due, soonest first (the API's list; do-not-contact never shown)."""
     cursor = request.args.get("cursor") or None
-    try:
-        with transaction(db.session) as session:
-            rows = followups.list_due_follow_ups(session, organization_id=_org(), limit=FOLLOW_UPS_PAGE, cursor=cursor)
-    except DomainError as error:
-        _flash_error(error)
-        return redirect(url_for("console.follow_ups"))
+    with transaction(db.session) as session:  # a cursor not given out: the service's 422, on the error page
+        rows = followups.list_due_follow_ups(session, organization_id=_org(), limit=FOLLOW_UPS_PAGE, cursor=cursor)
     next_cursor = followups.follow_up_cursor(rows[-1]["pledge"]) if len(rows) == FOLLOW_UPS_PAGE else None
     return render_template("console/follow_ups.html", rows=rows, next_cursor=next_cursor,
                            outcomes=followups.FOLLOW_UP_OUTCOMES,

@@ -78,6 +78,14 @@ def test_a_search_too_long_is_refused_with_a_message(app, db_session):
     assert response.status_code == 422 and "too long" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/console/people?q=pat&page=0", "/console/people?q=pat&page=two",
+                                  "/console/duplicates?after=junk", "/console/follow-ups?cursor=junk"])
+def test_a_bad_page_or_list_position_is_a_422_with_a_message(app, db_session, path):
+    ward = make_ward(db_session)
+    response = signed_in(app, ward.organizer).get(path)
+    assert response.status_code == 422 and "Not possible" in response.get_data(as_text=True)
+
+
 def test_canvassers_may_not_search_or_read_people(app, db_session):
     ward = make_ward(db_session)
     person = next(iter(ward.people.values()))
