@@ -124,10 +124,12 @@ def merge(person_id: int):
     """Merge `person_id` into `into_id` with the API's merge (audited `person.merged`)."""
     user = current_user()
     into_id = _int_or_none(request.form.get("into_id"))
+    if into_id is None:
+        return _bad_request(_("Give the number of the person to merge into."))
     try:
         with transaction(db.session) as session:
             kept = people_operations.merge_people(session, organization_id=user.organization_id, person_id=person_id,
-                                                  into_id=into_id if into_id is not None else 0, actor=user,
+                                                  into_id=into_id, actor=user,
                                                   ip_address=client_ip())
             kept_id = kept.id
     except DomainError as error:
@@ -160,21 +162,22 @@ def follow_ups():
 def follow_up(pledge_id: int):
     """Log a call: reached marks it done; other outcomes schedule the next call, as the API."""
     user = current_user()
-    back = request.form.get("back") == "person"
+    # From a person's page ("person:ID") back to it, else to the list: never a URL the form sent.
+    kind, _sep, raw_id = (request.form.get("back") or "").partition(":")
+    back_id = _int_or_none(raw_id) if kind == "person" else None
     try:
         with transaction(db.session) as session:
             pledge = followups.record_follow_up_attempt(
                 session, organization_id=user.organization_id, pledge_id=pledge_id, actor=user,
                 outcome=request.form.get("outcome", ""), notes=(request.form.get("notes") or "").strip() or None,
                 do_not_contact=bool(request.form.get("do_not_contact")), ip_address=client_ip())
-            person_id, status = pledge.person_id, pledge.follow_up_status
+            status = pledge.follow_up_status
         flash(_("Call logged: the card is now %(status)s.", status=status.replace("_", " ")), "ok")
     except DomainError as error:
         if error.code == "pledge_not_found":
             raise
         _flash_error(error)
-        return redirect(request.referrer if back and request.referrer else url_for("console.follow_ups"))
-    return redirect(url_for("console.person", person_id=person_id) if back else url_for("console.follow_ups"))
+    return redirect(url_for("console.person", person_id=back_id) if back_id else url_for("console.follow_ups"))
 
 
 # --- drawing a turf --------------------------------------------------------------------------

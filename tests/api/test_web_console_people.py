@@ -173,6 +173,32 @@ def test_merging_again_or_into_oneself_shows_the_message_and_changes_nothing(app
         AuditEvent.action == "person.merged", AuditEvent.organization_id == ward.org.id)).scalar_one() == 1
 
 
+def test_merge_without_a_target_is_a_422_and_changes_nothing(app, db_session):
+    ward = make_ward(db_session)
+    first, _ = _twins(db_session, ward)
+    client = signed_in(app, ward.organizer)
+    token = csrf(client, f"/console/people/{first.id}")
+    for into in ("", "abc"):
+        response = client.post(f"/console/people/{first.id}/merge", data={"into_id": into, "csrf_token": token})
+        assert response.status_code == 422 and "merge into" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Person, first.id).merged_into_id is None
+
+
+def test_a_call_logged_on_a_persons_page_returns_to_that_page(app, db_session):
+    ward = make_ward(db_session)
+    person = next(iter(ward.people.values()))
+    card = due_card(db_session, person)
+    client = signed_in(app, ward.organizer)
+    page = client.get(f"/console/people/{person.id}").get_data(as_text=True)
+    assert f'value="person:{person.id}"' in page
+    response = client.post(f"/console/pledges/{card.id}/follow-up", data={
+        "outcome": "no_answer", "back": f"person:{person.id}", "csrf_token": CSRF.search(page).group(1)})
+    assert response.headers["Location"].endswith(f"/console/people/{person.id}")
+    db_session.expire_all()
+    assert db_session.get(Pledge, card.id).follow_up_attempts == 1
+
+
 def test_merge_into_another_organizations_person_is_404_and_changes_nothing(app, db_session):
     ward = make_ward(db_session)
     first, _ = _twins(db_session, ward)
