@@ -162,6 +162,12 @@ def _holder(assignment: dict | None) -> str | None:
     return assignment["canvasser_name"] or (f"team {assignment['team_name']}" if assignment["team_name"] else None)
 
 
+def _map_json(collection: dict) -> str:
+    """The map's GeoJSON for its <script type="application/json"> block: <, > and & escaped, so a name
+    such as "</script><form ..." cannot end the block and put markup on the page."""
+    return json.dumps(collection).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _map_settings() -> dict:
     settings = current_app.config["CANVASS_SETTINGS"]
     return {"tile_url": settings.map_tile_url or "", "attribution": settings.map_tile_attribution or ""}
@@ -174,7 +180,7 @@ def turfs():
     with transaction(db.session) as session:
         listed = services.list_turfs(session, organization_id=_org(), ward=ward)
     collection = {"type": "FeatureCollection", "features": [_feature(t) for t in listed]}
-    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=json.dumps(collection),
+    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=_map_json(collection),
                            map_settings=_map_settings(), holder=_holder)
 
 
@@ -195,7 +201,7 @@ def turf(turf_id: int):
     }
     collection = {"type": "FeatureCollection", "features": [_feature(listing)]}
     return render_template("console/turf.html", turf=listing, history=history, campaigns=campaigns,
-                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=json.dumps(collection),
+                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=_map_json(collection),
                            map_settings=_map_settings(), holder=_holder(listing.assignment))
 
 
@@ -278,7 +284,7 @@ def cut():
     for feature in features:
         feature["properties"]["url"] = None  # not saved: no page to link to
     return render_template("console/cut.html", ward=ward, target=target or "", preview=preview, error=error,
-                           map_data=json.dumps({"type": "FeatureCollection", "features": features}),
+                           map_data=_map_json({"type": "FeatureCollection", "features": features}),
                            map_settings=_map_settings())
 
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from api.auth import client_ip, current_user
 from api.extensions import db
-from api.web.console import STATUS_OF_KIND, WRITERS, _flash_error, _int_or_none, _map_settings, _org, blp
+from api.web.console import STATUS_OF_KIND, WRITERS, _flash_error, _int_or_none, _map_json, _map_settings, _org, blp
 from api.web.session import page
 from canvass.auth import services as users
 from canvass.canvassing import followups
@@ -217,4 +217,4 @@ def draw():
                                 "knocked": t.knocked, "overlaps": t.overlaps, "holder": None,
                                 "url": url_for("console.turf", turf_id=t.id)}} for t in listed]
     return render_template("console/draw.html", form=form, error=error, map_settings=_map_settings(),
-                           map_data=json.dumps({"type": "FeatureCollection", "features": features})), status
+                           map_data=_map_json({"type": "FeatureCollection", "features": features})), status

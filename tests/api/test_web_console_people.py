@@ -335,3 +335,29 @@ def test_drawing_needs_the_csrf_token_and_a_writer(app, db_session):
     assert admin.post("/console/draw", data={"name": "X", "geometry": json.dumps(EAST_BOX),
                                              "csrf_token": token}).status_code == 403
     assert _turf_count(db_session, ward.org) == before
+
+
+def test_people_pages_have_no_inline_script_or_style(app, db_session):
+    ward = make_ward(db_session)
+    first, second = _twins(db_session, ward)
+    due_card(db_session, first)
+    client = signed_in(app, ward.organizer)
+    for path in ("/console/people?q=licate", f"/console/people/{first.id}", "/console/duplicates",
+                 f"/console/people/{second.id}/merge?into={first.id}", "/console/follow-ups"):
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+        assert "<script" not in html and " style=" not in html and "<style" not in html, path
+
+
+def test_a_turf_name_cannot_end_the_maps_data_block(app, db_session):
+    ward = make_ward(db_session)
+    ward.turfs[0].name = "</script><form id=injected></form>"
+    db_session.flush()
+    client = signed_in(app, ward.lead)
+    for path in ("/console/draw?ward=33", "/console/turfs?ward=33"):
+        html = client.get(path).get_data(as_text=True)
+        block = html.split('id="map-data">', 1)[1].split("</script>", 1)[0]
+        assert "<" not in block and json.loads(block)["features"][0]["properties"]["name"].startswith("</script>")
+        assert "<form id=injected>" not in html, path
