@@ -110,10 +110,9 @@ def compare(person_id: int):
     """The two records side by side, before merging `person_id` into `into`."""
     into_id = _int_or_none(request.args.get("into"))
     if into_id is None:
-        flash(_("Give the number of the person to merge into."), "error")
-        return redirect(url_for("console.person", person_id=person_id))
+        return _bad_request(_("Give the number of the person to merge into."))
     with transaction(db.session) as session:
-        pair = [people_operations.get_person_detail(session, organization_id=_org(), person_id=pid, limit=5)
+        pair = [people_operations.get_person_detail(session, organization_id=_org(), person_id=pid)
                 for pid in (person_id, into_id)]
     return render_template("console/merge.html", source=pair[0], target=pair[1])
 

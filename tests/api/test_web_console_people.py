@@ -181,6 +181,8 @@ def test_merge_without_a_target_is_a_422_and_changes_nothing(app, db_session):
     for into in ("", "abc"):
         response = client.post(f"/console/people/{first.id}/merge", data={"into_id": into, "csrf_token": token})
         assert response.status_code == 422 and "merge into" in response.get_data(as_text=True)
+        response = client.get(f"/console/people/{first.id}/merge", query_string={"into": into})
+        assert response.status_code == 422 and "merge into" in response.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Person, first.id).merged_into_id is None
 
