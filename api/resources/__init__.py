@@ -36,6 +36,7 @@ def plain_blueprints():
     """Plain Flask blueprints (health, docs assets) kept out of the API document."""
     from api.resources import docs_assets, health
     from api.web import blp as web
+    from api.web import console_people  # noqa: F401  (its routes join the console's blueprint)
     from api.web.console import blp as console
     from api.web.console_events import blp as console_events
 

@@ -162,6 +162,12 @@ def _holder(assignment: dict | None) -> str | None:
     return assignment["canvasser_name"] or (f"team {assignment['team_name']}" if assignment["team_name"] else None)
 
 
+def _map_json(collection: dict) -> str:
+    """The map's GeoJSON for its <script type="application/json"> block: <, > and & escaped, so a name
+    such as "</script><form ..." cannot end the block and put markup on the page."""
+    return json.dumps(collection).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _map_settings() -> dict:
     settings = current_app.config["CANVASS_SETTINGS"]
     return {"tile_url": settings.map_tile_url or "", "attribution": settings.map_tile_attribution or ""}
@@ -174,7 +180,7 @@ def turfs():
     with transaction(db.session) as session:
         listed = services.list_turfs(session, organization_id=_org(), ward=ward)
     collection = {"type": "FeatureCollection", "features": [_feature(t) for t in listed]}
-    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=json.dumps(collection),
+    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=_map_json(collection),
                            map_settings=_map_settings(), holder=_holder)
 
 
@@ -195,7 +201,7 @@ def turf(turf_id: int):
     }
     collection = {"type": "FeatureCollection", "features": [_feature(listing)]}
     return render_template("console/turf.html", turf=listing, history=history, campaigns=campaigns,
-                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=json.dumps(collection),
+                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=_map_json(collection),
                            map_settings=_map_settings(), holder=_holder(listing.assignment))
 
 
@@ -278,7 +284,7 @@ def cut():
     for feature in features:
         feature["properties"]["url"] = None  # not saved: no page to link to
     return render_template("console/cut.html", ward=ward, target=target or "", preview=preview, error=error,
-                           map_data=json.dumps({"type": "FeatureCollection", "features": features}),
+                           map_data=_map_json({"type": "FeatureCollection", "features": features}),
                            map_settings=_map_settings())
 
 
@@ -303,14 +309,14 @@ def keep_cut():
 # --- canvassers and teams ------------------------------------------------------------------
 
 
-@blp.get("/people")
+@blp.get("/canvassers")
 @page(*READERS)
-def people():
+def canvassers():
     with transaction(db.session) as session:
         everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
         team_list = teams.list_teams(session, organization_id=_org())
         held = [t for t in services.list_turfs(session, organization_id=_org()) if t.assignment]
-    return render_template("console/people.html", users=everyone, teams=team_list, held=held, roles=ROLES,
+    return render_template("console/canvassers.html", users=everyone, teams=team_list, held=held, roles=ROLES,
                            holder=_holder, is_admin=current_user().has_any_role("admin"),
                            can_build_teams=current_user().has_any_role(*WRITERS))
 
@@ -328,7 +334,7 @@ def invite_user():
             flash(f"{made.name} added.", "ok")
     except DomainError as error:
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 @blp.post("/users/<int:user_id>")
@@ -349,7 +355,7 @@ def change_user(user_id: int):
         if error.kind == "not_found":
             raise
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 @blp.post("/teams")
@@ -364,7 +370,7 @@ def create_team():
             flash(f"Team {team.name} made.", "ok")
     except DomainError as error:
         _flash_error(error)
-    return redirect(url_for("console.people"))
+    return redirect(url_for("console.canvassers"))
 
 
 # --- the conflicts queue ----------------------------------------------------------------------

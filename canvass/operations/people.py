@@ -1,18 +1,64 @@
-"""People operations that reach into the records of other areas: a person's page (their contacts
+"""People operations that reach into the records of other areas: finding people by name, phone,
+e-mail or address (people and their households' buildings), a person's page (their contacts
 and pledge cards) and merging two records of one person (contacts, pledges, the pipeline's
 attendance and dues, and the contact-detail history all move to the survivor)."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import re
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.canvassing.records import Contact, Pledge
 from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.geo.models import Building, Household
+from canvass.normalize import name_key
 from canvass.people.details import list_person_details, move_details_on_merge
 from canvass.people.models import Person
 from canvass.pipeline.rollup import move_person_records
+
+MAX_SEARCH_LENGTH = 200
+_DIGITS = re.compile(r"\D")
+
+
+def _like(value: str) -> str:
+    """A LIKE pattern that finds `value` anywhere, its own % and _ taken literally."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_people(session: Session, *, organization_id: int, query: str, limit: int = 25, offset: int = 0) -> list:
+    """People (not merged away) whose name, phone, e-mail or household address holds `query`, by name.
+
+    Names match folded (accents, case and punctuation ignored, like duplicate matching); a query
+    with four or more digits also matches phones by their digits. Rows: id, first_name,
+    last_name, phone, email, do_not_contact, household_id, line1, unit, city.
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    if len(query) > MAX_SEARCH_LENGTH:
+        raise ValidationFailed("the search is too long", code="search_too_long",
+                               details={"q": [f"At most {MAX_SEARCH_LENGTH} characters."]})
+    folded, digits = name_key(query, ""), _DIGITS.sub("", query)
+    matches = [Person.email.ilike(_like(query.lower())), Building.line1.ilike(_like(query))]
+    if folded:
+        matches.append(Person.name_key.like(_like(folded)))
+    if len(digits) >= 4:
+        matches.append(Person.phone.like(_like(digits)))
+    rows = (
+        select(Person.id, Person.first_name, Person.last_name, Person.phone, Person.email, Person.do_not_contact,
+               Person.household_id, Building.line1, Household.unit, Building.city)
+        .outerjoin(Household, (Household.organization_id == Person.organization_id)
+                   & (Household.id == Person.household_id))
+        .outerjoin(Building, (Building.organization_id == Household.organization_id)
+                   & (Building.id == Household.building_id))
+        .where(Person.organization_id == organization_id, Person.merged_into_id.is_(None), or_(*matches))
+        .order_by(Person.last_name, Person.first_name, Person.id)
+        .limit(limit).offset(offset)
+    )
+    return list(session.execute(rows).all())
 
 
 def get_person_detail(session: Session, *, organization_id: int, person_id: int, limit: int = 50) -> dict:
@@ -23,8 +69,15 @@ def get_person_detail(session: Session, *, organization_id: int, person_id: int,
     if person is None:
         raise NotFound("no such person", code="person_not_found")
     contacts, pledges = Contact.__table__, Pledge.__table__
+    household = session.execute(
+        select(Household.id, Household.unit, Household.do_not_contact, Building.line1, Building.city, Building.state,
+               Building.zip)
+        .join(Building, (Building.organization_id == Household.organization_id) & (Building.id == Household.building_id))
+        .where(Household.organization_id == organization_id, Household.id == person.household_id)
+    ).one_or_none() if person.household_id is not None else None
     return {
         "person": person,
+        "household": household,
         "contact_details": list_person_details(session, organization_id=organization_id, person_id=person_id),
         "contacts": session.execute(
             select(contacts).where(contacts.c.organization_id == organization_id, contacts.c.person_id == person_id)

@@ -72,7 +72,7 @@ def test_sign_in_ignores_a_next_url_to_another_site(client, db_session):
     assert response.headers["Location"].endswith("/console/turfs")
 
 
-@pytest.mark.parametrize("path", ["/console/turfs", "/console/people", "/console/cut", "/console/paper"])
+@pytest.mark.parametrize("path", ["/console/turfs", "/console/canvassers", "/console/cut", "/console/paper"])
 def test_a_canvasser_gets_403_on_lead_pages(client, db_session, path):
     ward = make_ward(db_session)
     sign_in(client, ward.canvassers[0])
@@ -205,13 +205,13 @@ def test_admin_adds_a_canvasser_and_a_lead_cannot(client, app, db_session):
     ward = make_ward(db_session)
     admin = make_user(db_session, org=ward.org, roles=["admin"])
     sign_in(client, admin)
-    token = csrf_of(client, "/console/people")
+    token = csrf_of(client, "/console/canvassers")
     response = client.post("/console/users", follow_redirects=True, data={
         "name": "New Walker", "email": "new.walker@example.org", "role_canvasser": "1", "csrf_token": token})
     assert "New Walker added" in response.get_data(as_text=True)
     lead = app.test_client()
     sign_in(lead, ward.lead)
-    token = csrf_of(lead, "/console/people")
+    token = csrf_of(lead, "/console/canvassers")
     refused = lead.post("/console/users", data={"name": "X", "email": "x@example.org", "csrf_token": token})
     assert refused.status_code == 403
 
@@ -219,7 +219,7 @@ def test_admin_adds_a_canvasser_and_a_lead_cannot(client, app, db_session):
 def test_a_lead_builds_a_team(client, db_session):
     ward = make_ward(db_session)
     sign_in(client, ward.lead)
-    token = csrf_of(client, "/console/people")
+    token = csrf_of(client, "/console/canvassers")
     response = client.post("/console/teams", follow_redirects=True, data={
         "name": "Porch crew", "member_ids": [str(c.id) for c in ward.canvassers], "csrf_token": token})
     html = response.get_data(as_text=True)
@@ -229,7 +229,7 @@ def test_a_lead_builds_a_team(client, db_session):
 def test_console_pages_have_no_inline_script_or_style(client, db_session):
     ward = make_ward(db_session)
     sign_in(client, ward.lead)
-    for path in ("/console/turfs", f"/console/turfs/{ward.turfs[0].id}", "/console/people", "/console/cut",
+    for path in ("/console/turfs", f"/console/turfs/{ward.turfs[0].id}", "/console/canvassers", "/console/cut",
                  f"/console/paper?assignment_id={ward.assignments[0].id}"):
         response = client.get(path)
         html = response.get_data(as_text=True)

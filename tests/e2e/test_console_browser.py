@@ -182,7 +182,7 @@ def test_console_pages_fit_360_px_and_pass_the_keyboard_checks(browser, console)
     browser.set_window_size(360, 800)
     sign_in_by_keyboard(browser, console, console.lead_email)
     wait(browser).until(EC.url_contains("/console/turfs"))
-    for name, path in (("turfs", "/console/turfs"), ("people", "/console/people"), ("cut", "/console/cut?ward=33"),
+    for name, path in (("turfs", "/console/turfs"), ("canvassers", "/console/canvassers"), ("cut", "/console/cut?ward=33"),
                        ("paper-pick", "/console/paper"), ("conflicts", "/console/conflicts")):
         browser.get(f"{console.url}{path}")
         assert accessibility_problems(browser) == [], path
