@@ -12,6 +12,7 @@ from api.schemas.pipeline import (
     ExcludedOut,
     PageArgs,
     RecordedBallotCreate,
+    VoteCloseIn,
     VoteCreate,
     VoteOut,
     VotePage,
@@ -91,6 +92,22 @@ class RecordedBallots(MethodView):
             return votes.cast_ballot(session, organization_id=user.organization_id, vote_id=vote_id,
                                      option_id=body["option_id"], person_id=body["person_id"], actor=user,
                                      ip_address=client_ip())
+
+
+@blp.route("/votes/<int:vote_id>/close")
+class VoteClose(MethodView):
+    @requires_roles(*ORGANIZERS)
+    @blp.arguments(VoteCloseIn)
+    @blp.response(200, VoteOut)
+    @blp.alt_response(409, description="vote_not_open or vote_closed")
+    def post(self, body, vote_id):
+        """Close an open vote now, before its `closes_at` (the meeting has voted). Audited with the reason;
+        the ballots cast so far are the result, published at once."""
+        user = current_user()
+        with transaction(db.session) as session:
+            votes.close_vote(session, organization_id=user.organization_id, vote_id=vote_id, actor=user,
+                             reason=body["reason"], ip_address=client_ip())
+            return votes.describe_vote(session, organization_id=user.organization_id, vote_id=vote_id, viewer=user)
 
 
 @blp.route("/votes/<int:vote_id>/eligibility")

@@ -415,6 +415,11 @@ class BallotCreate(Schema):
     option_id = _id(required=True)
 
 
+class VoteCloseIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "why the vote closes before its closes_at (audited)"})
+
+
 class RecordedBallotCreate(Schema):
     option_id = _id(required=True)
     person_id = _id(required=True, metadata={"description": "the member voting at the meeting"})

@@ -371,6 +371,22 @@ def record_ballot(vote_id: int):
     return redirect(url_for("console_events.vote", vote_id=vote_id))
 
 
+@blp.post("/votes/<int:vote_id>/close")
+@page(*ORGANIZERS)
+def close_vote(vote_id: int):
+    user = current_user()
+    try:
+        with transaction(db.session) as session:
+            votes.close_vote(session, organization_id=user.organization_id, vote_id=vote_id, actor=user,
+                             reason=request.form.get("reason", ""), ip_address=client_ip())
+        flash(_("The vote is closed; the results are below."), "ok")
+    except DomainError as error:
+        if error.code == "vote_not_found":
+            raise
+        _flash_error(error)
+    return redirect(url_for("console_events.vote", vote_id=vote_id))
+
+
 # --- households upload ---------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ meeting (audited). The database refuses a second ballot and an ineligible one; r
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -42,10 +42,13 @@ def vote_status(vote: Vote, now: datetime) -> str:
     return "open" if now < vote.closes_at else "closed"
 
 
-def get_vote(session: Session, *, organization_id: int, vote_id: int, lock: bool = False) -> Vote:
+def get_vote(session: Session, *, organization_id: int, vote_id: int, lock: bool = False,
+             share: bool = False) -> Vote:
+    """`lock`: the row for update (opening, closing); `share`: a shared lock, which ballots hold so that an
+    early close waits for the ballots in flight and the ballots after it see it closed."""
     query = select(Vote).where(Vote.organization_id == organization_id, Vote.id == vote_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+    if lock or share:
+        query = query.with_for_update(read=not lock).execution_options(populate_existing=True)
     vote = session.execute(query).scalar_one_or_none()
     if vote is None:
         raise NotFound("no such vote", code="vote_not_found")
@@ -255,12 +258,14 @@ def cast_ballot(session: Session, *, organization_id: int, vote_id: int, option_
     """The actor's own ballot (person_id None), or one an organizer records for a member present."""
     now = now or utcnow()
     vote = get_vote(session, organization_id=organization_id, vote_id=vote_id)
-    status = vote_status(vote, now)
-    if status == "scheduled":
+    if vote_status(vote, now) == "scheduled":
         raise Conflict("the vote has not opened yet", code="vote_not_open", details={"opens_at": vote.opens_at.isoformat()})
-    if status == "closed":
+    ensure_eligibility(session, vote=vote, now=now)
+    # Shared lock after the snapshot (which may take the row for update): two first ballots never
+    # hold it shared and then both wait to upgrade.
+    vote = get_vote(session, organization_id=organization_id, vote_id=vote_id, share=True)
+    if vote_status(vote, now) == "closed":
         raise Conflict("the vote has closed", code="vote_closed", details={"closed_at": vote.closes_at.isoformat()})
-    vote = ensure_eligibility(session, vote=vote, now=now)
     if option_id not in {o.id for o in vote_options(session, vote=vote)}:
         raise ValidationFailed("that is not an option of this vote", code="unknown_option",
                                details={"option_id": ["not an option of this vote"]})
@@ -283,6 +288,33 @@ def cast_ballot(session: Session, *, organization_id: int, vote_id: int, option_
                            actor_user_id=actor.id, target_type="vote", target_id=vote.id,
                            details={"ballot_id": ballot_id, "person_id": voter}, ip_address=ip_address)
     return session.get(Ballot, ballot_id)
+
+
+def close_vote(session: Session, *, organization_id: int, vote_id: int, actor: User, reason: str,
+               ip_address: str | None = None, now: datetime | None = None) -> Vote:
+    """Close an open vote now (the meeting voted, or the vote must stop), before its `closes_at`. Audited
+    with the reason; the ballots cast so far are the result. Under the vote's row lock, so a ballot racing
+    the close is either in before it or refused as `vote_closed`."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationFailed("say why the vote closes early (up to 500 characters)", code="reason_required",
+                               details={"reason": ["required, at most 500 characters"]})
+    vote = get_vote(session, organization_id=organization_id, vote_id=vote_id, lock=True)
+    status = vote_status(vote, now)
+    if status == "scheduled":
+        raise Conflict("the vote has not opened yet", code="vote_not_open", details={"opens_at": vote.opens_at.isoformat()})
+    if status == "closed":
+        raise Conflict("the vote has closed", code="vote_closed", details={"closed_at": vote.closes_at.isoformat()})
+    vote = ensure_eligibility(session, vote=vote, now=now)
+    scheduled_close = vote.closes_at
+    vote.closes_at = max(now, vote.opens_at + timedelta(microseconds=1))  # closes_after_opening holds
+    session.flush()
+    record_audit_event(session, action="vote.closed_early", organization_id=organization_id, actor_user_id=actor.id,
+                       target_type="vote", target_id=vote.id,
+                       details={"reason": reason, "scheduled_close": scheduled_close.isoformat()},
+                       ip_address=ip_address)
+    return vote
 
 
 def ballots_cast(session: Session, *, vote: Vote) -> int:

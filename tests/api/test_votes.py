@@ -167,3 +167,41 @@ def test_votes_are_listed(client, assembly):
     open_vote(client, assembly)
     listed = client.get("/v1/votes", headers=assembly["accounts"][0]).get_json()
     assert [v["title"] for v in listed["data"]] == ["Endorse for alderperson"] and listed["next_cursor"] is None
+
+
+def test_an_organizer_closes_an_open_vote_early_with_a_reason(client, assembly, db_session):
+    from canvass.audit.models import AuditEvent
+
+    vote = open_vote(client, assembly)
+    rivera = vote["options"][0]["id"]
+    assert client.post(f"/v1/votes/{vote['id']}/ballot", headers=assembly["accounts"][0],
+                       json={"option_id": rivera}).status_code == 201
+    url = f"/v1/votes/{vote['id']}/close"
+    assert_error(client.post(url, headers=assembly["organizer"], json={}), 422, "validation_failed")
+    assert_error(client.post(url, headers=assembly["organizer"], json={"reason": " "}), 422, "reason_required")
+    assert_error(client.post(url, headers=assembly["accounts"][1], json={"reason": "done"}), 403, "forbidden")
+    assert client.get(f"/v1/votes/{vote['id']}", headers=assembly["organizer"]).get_json()["status"] == "open"
+
+    closed = client.post(url, headers=assembly["organizer"], json={"reason": "the meeting voted"})
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["status"] == "closed"
+    results = client.get(f"/v1/votes/{vote['id']}/results", headers=assembly["organizer"]).get_json()
+    assert results["ballots_cast"] == 1
+    assert_error(client.post(f"/v1/votes/{vote['id']}/ballot", headers=assembly["accounts"][1],
+                             json={"option_id": rivera}), 409, "vote_closed")
+    assert_error(client.post(url, headers=assembly["organizer"], json={"reason": "again"}), 409, "vote_closed")
+    event = db_session.execute(select(AuditEvent).where(AuditEvent.action == "vote.closed_early")).scalar_one()
+    assert (event.target_id, event.details["reason"]) == (str(vote["id"]), "the meeting voted")
+
+
+def test_a_scheduled_or_foreign_vote_cannot_be_closed(client, assembly, db_session):
+    later = utcnow() + timedelta(hours=1)
+    scheduled = open_vote(client, assembly, opens_at=iso(later), closes_at=iso(later + timedelta(hours=1)))
+    assert_error(client.post(f"/v1/votes/{scheduled['id']}/close", headers=assembly["organizer"],
+                             json={"reason": "too early"}), 409, "vote_not_open")
+    other_org = make_org(db_session)
+    stranger = auth_header(db_session, make_user(db_session, org=other_org, roles=["organizer"]))
+    running = open_vote(client, assembly)
+    assert_error(client.post(f"/v1/votes/{running['id']}/close", headers=stranger, json={"reason": "mine"}),
+                 404, "vote_not_found")
+    assert client.get(f"/v1/votes/{running['id']}", headers=assembly["organizer"]).get_json()["status"] == "open"

@@ -415,6 +415,22 @@ def test_recording_a_ballot_once_and_results_after_closing(client, db_session):
     assert 'id="results"' in html and "1 of 1 eligible voted" in html
 
 
+def test_an_organizer_closes_a_vote_early_from_its_page(client, db_session):
+    ward = make_ward(db_session)
+    voter = list(ward.people.values())[0]
+    _make_member(db_session, ward, voter)
+    vote = _open_vote(db_session, ward)
+    sign_in(client, ward.organizer)
+    assert 'id="close-vote"' in client.get(f"/console/votes/{vote.id}").get_data(as_text=True)
+    token = csrf_of(client, "/console/votes")
+    refused = client.post(f"/console/votes/{vote.id}/close", data={"csrf_token": token, "reason": ""},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "reason_required" in refused and 'id="results"' not in refused
+    html = client.post(f"/console/votes/{vote.id}/close", data={"csrf_token": token, "reason": "the meeting voted"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert 'id="results"' in html and 'id="close-vote"' not in html and "0 of 1 eligible voted" in html
+
+
 def test_another_organizations_vote_is_not_found(client, db_session):
     ward = make_ward(db_session)
     theirs = _open_vote(db_session, make_ward(db_session, ward_name="34"))
