@@ -36,6 +36,7 @@ def plain_blueprints():
     """Plain Flask blueprints (health, docs assets) kept out of the API document."""
     from api.resources import docs_assets, health
     from api.web import blp as web
+    from api.web.app import blp as canvasser_app
     from api.web.console import blp as console
 
-    return [health.blp, docs_assets.blp, web, console]
+    return [health.blp, docs_assets.blp, web, console, canvasser_app]
