@@ -3,9 +3,9 @@
 import { request, ApiError } from "./api.js";
 import { LOCALE_NAMES, LOCALES, loadLocale, locale, saveLocale, t } from "./i18n.js";
 import * as store from "./store.js";
-import { syncOutbox } from "./sync.js";
 import { field, h, isoNow } from "./ui.js";
-import { showMap } from "./map.js";
+// The sync (./sync.js) and the map (./map.js) are imported when first needed: the first screen on a
+// slow connection waits for fewer files (docs/app.md, the budget).
 
 const root = document.getElementById("app");
 const view = document.getElementById("view");
@@ -104,6 +104,7 @@ async function syncNow() {
   state.syncing = true;
   root.dataset.syncing = "true";
   try {
+    const { syncOutbox } = await import("./sync.js");
     const totals = await syncOutbox(state.session, state.deviceId, () => refreshHeader());
     state.lastSync = { ok: true, totals, at: new Date() };
     state.retries = 0;
@@ -288,6 +289,7 @@ async function walkView(assignmentId, mode) {
     const mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": t("Map of the turf") });
     page(walklist.turf.name, ...header, mapEl,
       h("p", { class: "hint" }, t("The list has the same doors, in walking order, for the keyboard.")));
+    const { showMap } = await import("./map.js");
     showMap(mapEl, walklist, { tileUrl: config.tileUrl, attribution: config.attribution, leafletJs: config.leafletJs,
       leafletCss: config.leafletCss, doorHref: (stop) => `#/door/${assignmentId}/${stop.household_id}`,
       label: (stop) => `${stop.seq}. ${addressLine(stop)}` });
@@ -539,6 +541,7 @@ async function start() {
   }
   if (navigator.storage && navigator.storage.persist) { navigator.storage.persist().catch(() => {}); }
   await render();
+  performance.mark("canvass-ready"); // the first useful screen (the budget test reads it)
   root.dataset.ready = "true";
   syncSoon();
 }
