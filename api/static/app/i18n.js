@@ -1,7 +1,8 @@
-// The app's translations. Every visible string goes through t("English text"): the English text is
-// the msgid, and the server's /app/messages/<locale>.json (made from the same gettext catalogs as the
-// pages) maps msgids to translations. Always call t() with a plain string literal: the catalog's
-// extractor reads t("...") calls from these files. Placeholders are {name}: t("{count} to send", {count}).
+// The app's translations. Every visible string goes through the function t below, called with the
+// English text as a double-quoted literal (the msgid; the catalog's extractor reads those calls from
+// these files, so never a variable or a template string). The server's /app/messages/<locale>.json,
+// made from the same gettext catalogs as the pages, maps msgids to translations. Placeholders are
+// {name} in the msgid, filled from the second argument.
 export const LOCALES = ["en", "es", "pl", "zh"];
 export const LOCALE_NAMES = { en: "English", es: "Español", pl: "Polski", zh: "中文" };
 const STORAGE_KEY = "canvass.locale";

@@ -22,19 +22,23 @@ const state = {
   notice: null,
 };
 
-// Labels of the standard codes, translatable; a campaign's own codes show the server's label.
-const RESULT_LABELS = {
-  not_home: t("Not home"), refused: t("Refused"), moved: t("Moved"), inaccessible: t("Inaccessible"),
-  deceased: t("Deceased"), wrong_address: t("Wrong address"), language_barrier: t("Language barrier"),
-  come_back: t("Come back later"), canvassed: t("Talked"),
-};
-const PLEDGE_LABELS = {
-  vote: t("Pledge to vote"), member: t("Become a member"), dues: t("Pay dues"), volunteer: t("Volunteer"),
-  issue: t("Support the issue"),
-};
+// Labels of the standard codes, in the chosen language; a campaign's own codes show the server's label.
+function resultLabels() {
+  return {
+    not_home: t("Not home"), refused: t("Refused"), moved: t("Moved"), inaccessible: t("Inaccessible"),
+    deceased: t("Deceased"), wrong_address: t("Wrong address"), language_barrier: t("Language barrier"),
+    come_back: t("Come back later"), canvassed: t("Talked"),
+  };
+}
+function pledgeLabels() {
+  return {
+    vote: t("Pledge to vote"), member: t("Become a member"), dues: t("Pay dues"), volunteer: t("Volunteer"),
+    issue: t("Support the issue"),
+  };
+}
 
-function resultLabel(code, fallback) { return code in RESULT_LABELS ? t(RESULT_LABELS[code]) : (fallback || code); }
-function pledgeLabel(code, fallback) { return code in PLEDGE_LABELS ? t(PLEDGE_LABELS[code]) : (fallback || code); }
+function resultLabel(code, fallback) { return resultLabels()[code] || fallback || code; }
+function pledgeLabel(code, fallback) { return pledgeLabels()[code] || fallback || code; }
 
 // ---- session ------------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ window.addEventListener("offline", () => refreshHeader());
 function page(title, ...content) {
   const heading = h("h1", { tabindex: "-1" }, title);
   const notice = state.notice ? h("p", { class: "notice", role: "alert" }, state.notice) : null;
-  view.replaceChildren(heading, notice, ...content);
+  view.replaceChildren(...[heading, notice, ...content].flat().filter(Boolean));
   heading.focus();
 }
 
