@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -82,8 +81,16 @@ class AppSite:
 
 def _seed(session) -> dict:
     """A turf of 32 doors (one resident each) leased to a canvasser for a campaign with a yes/no question."""
-    from tests.factories import make_assignment, make_boundary, make_campaign, make_household, make_org, make_person, \
-        make_turf, make_user
+    from tests.factories import (
+        make_assignment,
+        make_boundary,
+        make_campaign,
+        make_household,
+        make_org,
+        make_person,
+        make_turf,
+        make_user,
+    )
 
     org = make_org(session, name="Ward 33 Working Families")
     canvasser = make_user(session, org=org, roles=["canvasser"], name="Ana Walker")
