@@ -218,6 +218,13 @@ def test_canvass_offline_reload_and_sync_stores_each_item_once(browser, app_site
     wait(browser).until(lambda b: len(households_on_screen(b)) == DOORS)
     assert browser.find_element(By.CSS_SELECTOR, "[data-offline=true]")
     assert browser.find_element(By.CSS_SELECTOR, ".net").get_attribute("data-online") == "false"
+    # The map works offline too: Leaflet comes from the worker's cache; outline and 32 numbered doors.
+    browser.find_element(By.LINK_TEXT, "Map").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#map[data-loaded=true]")))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#map .leaflet-tooltip.seq-label")) == DOORS
+    screenshot(browser, "app-map-offline")
+    browser.find_element(By.LINK_TEXT, "List").click()
+    wait(browser).until(lambda b: len(households_on_screen(b)) == DOORS)
 
     codes = ["not_home", "come_back", "inaccessible"]  # a refusal would take the door off later walk lists
     for index, household in enumerate(doors[:30]):
@@ -259,6 +266,8 @@ def test_canvass_offline_reload_and_sync_stores_each_item_once(browser, app_site
     wait(browser).until(EC.presence_of_element_located((By.ID, "sync-summary")))
     assert len(faults.syncs) == uploads  # the second sync sent nothing
     assert sum(faults.syncs) == 32 and stored(site) == {"contacts": (30, 30), "pledges": (2, 2)}
+    violations = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert violations == []
 
 
 def sync_runs(browser) -> int:
@@ -278,7 +287,7 @@ def sync_from_the_sync_page(browser, site) -> None:
 
 
 def test_lost_answer_server_error_and_expired_token_keep_the_queue(browser, app_site):
-    from tests.e2e.test_console_browser import accessibility_problems, assert_fits_the_screen
+    from tests.e2e.test_console_browser import accessibility_problems, assert_fits_the_screen, assert_focus_is_visible
 
     site, faults = app_site, app_site.faults
     browser.set_window_size(360, 740)
@@ -289,6 +298,7 @@ def test_lost_answer_server_error_and_expired_token_keep_the_queue(browser, app_
     wait(browser).until(lambda b: len(households_on_screen(b)) == DOORS)
     doors = households_on_screen(browser)
     assert_fits_the_screen(browser)
+    assert_focus_is_visible(browser)
     before = stored(site)["contacts"][0]
 
     # 1. The server stores the upload but the answer is lost (500): the item stays queued; the retry is a duplicate.

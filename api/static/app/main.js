@@ -294,7 +294,7 @@ async function walkView(assignmentId, mode) {
     page(walklist.turf.name, ...header, mapEl,
       h("p", { class: "hint" }, t("The list has the same doors, in walking order, for the keyboard.")));
     const { showMap } = await import("./map.js");
-    showMap(mapEl, walklist, { tileUrl: config.tileUrl, attribution: config.attribution, leafletJs: config.leafletJs,
+    await showMap(mapEl, walklist, { tileUrl: config.tileUrl, attribution: config.attribution, leafletJs: config.leafletJs,
       leafletCss: config.leafletCss, doorHref: (stop) => `#/door/${assignmentId}/${stop.household_id}`,
       label: (stop) => `${stop.seq}. ${addressLine(stop)}` });
     return;

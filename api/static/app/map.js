@@ -27,21 +27,21 @@ export async function showMap(el, walklist, options) {
     el.textContent = error.message;
     return;
   }
+  try {
+    draw(L, el, walklist, options);
+  } catch (error) {
+    el.textContent = error.message;
+    throw error;
+  }
+  el.dataset.loaded = "true";
+}
+
+function draw(L, el, walklist, options) {
   const map = L.map(el, { scrollWheelZoom: false });
-  if (options.tileUrl) {
-    L.tileLayer(options.tileUrl, { attribution: options.attribution || "", maxZoom: 19 }).addTo(map);
-  }
+  const points = walklist.stops.map((stop) => [stop.location.lat, stop.location.lon]);
   const outline = walklist.turf.geometry
-    ? L.geoJSON(walklist.turf.geometry, { style: { color: "#1f4e79", weight: 2, fillOpacity: 0.05 } }).addTo(map) : null;
-  const points = [];
-  for (const stop of walklist.stops) {
-    const at = [stop.location.lat, stop.location.lon];
-    points.push(at);
-    const link = h("a", { href: options.doorHref(stop) }, options.label(stop));
-    L.circleMarker(at, { radius: 7, color: "#b86e00", weight: 2, fillOpacity: 0.8 })
-      .bindTooltip(String(stop.seq), { permanent: true, direction: "center", className: "seq-label" })
-      .bindPopup(link).addTo(map);
-  }
+    ? L.geoJSON(walklist.turf.geometry, { style: { color: "#1f4e79", weight: 2, fillOpacity: 0.05 } }) : null;
+  // The view first: vector layers added to a map without one fail to draw.
   if (points.length) {
     map.fitBounds(L.latLngBounds(points), { padding: [20, 20] });
   } else if (outline) {
@@ -49,5 +49,14 @@ export async function showMap(el, walklist, options) {
   } else {
     map.setView([41.88, -87.63], 12);
   }
-  el.dataset.loaded = "true";
+  if (options.tileUrl) {
+    L.tileLayer(options.tileUrl, { attribution: options.attribution || "", maxZoom: 19 }).addTo(map);
+  }
+  if (outline) { outline.addTo(map); }
+  walklist.stops.forEach((stop, index) => {
+    const link = h("a", { href: options.doorHref(stop) }, options.label(stop));
+    L.circleMarker(points[index], { radius: 7, color: "#b86e00", weight: 2, fillOpacity: 0.8 })
+      .bindTooltip(String(stop.seq), { permanent: true, direction: "center", className: "seq-label" })
+      .bindPopup(link).addTo(map);
+  });
 }
