@@ -3,6 +3,7 @@
 // touches /v1: the app keeps its data (session, walk lists, outbox) in IndexedDB itself.
 const CACHE = `canvass-app-${VERSION}`;
 const SHELL = PRECACHE[0];
+const SHELL_WAIT_MS = 4000;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -39,8 +40,16 @@ self.addEventListener("fetch", (event) => {
     return; // the network, untouched
   }
   if (request.mode === "navigate" && url.pathname.startsWith(SHELL)) {
-    // The shell: fresh when the server answers, the kept copy when it does not.
-    event.respondWith(fromNetwork(request, SHELL).catch(async () => (await caches.match(SHELL)) || Response.error()));
+    // The shell: fresh when the server answers, the kept copy when it does not, or not within a few seconds
+    // (a signal that connects but carries nothing); the late answer still refreshes the kept copy.
+    const network = fromNetwork(request, SHELL);
+    event.waitUntil(network.catch(() => null));
+    event.respondWith((async () => {
+      const kept = await caches.match(SHELL);
+      if (!kept) { return network; }
+      const late = new Promise((resolve) => { setTimeout(() => resolve(kept), SHELL_WAIT_MS); });
+      return Promise.race([network.catch(() => kept), late]);
+    })());
     return;
   }
   if (url.pathname.startsWith(`${SHELL}messages/`)) {
