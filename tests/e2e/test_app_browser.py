@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, screenshot, serve
 
@@ -347,8 +347,25 @@ def test_lost_answer_server_error_and_expired_token_keep_the_queue(browser, app_
                 wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#items > li"))]
     assert statuses == ["created", "duplicate"]  # newest first
 
+    # A pledge card from someone not on the list, with a phone and consent, online: stored at once.
+    pledges = stored(site)["pledges"][0]
+    browser.get(f"{site.url}/app/#/door/{site.assignment_id}/{doors[2]}")
+    form = wait(browser).until(EC.presence_of_element_located((By.ID, "pledge")))
+    Select(form.find_element(By.TAG_NAME, "select")).select_by_value("")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "first name" in form.find_element(By.CSS_SELECTOR, ".error").text  # no name, no card
+    inputs = form.find_elements(By.CSS_SELECTOR, ".new-person input")
+    inputs[0].send_keys("Marta")
+    inputs[1].send_keys("Nowak")
+    form.find_element(By.CSS_SELECTOR, "input[type=tel]").send_keys("312-555-0188")
+    form.find_element(By.ID, "consent").send_keys(Keys.SPACE)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(lambda b: stored(site)["pledges"][0] == pledges + 1)
+    wait(browser).until(lambda b: unsynced(b) == 0)
+
     # The chosen language is kept; without a catalog on the server the app stays in English.
     browser.execute_script("localStorage.setItem('canvass.locale', 'es')")
+    browser.get(f"{site.url}/app/#/sync")
     browser.refresh()
     wait(browser).until(EC.presence_of_element_located((By.ID, "sync-now")))
     assert browser.execute_script("return document.documentElement.lang") == "es"

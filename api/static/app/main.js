@@ -433,10 +433,11 @@ async function doorView(assignmentId, householdId) {
                       campaign_id: campaign.id };
     if (pledgePerson.value) {
       payload.person_id = Number(pledgePerson.value);
-    } else if (first.value.trim() || last.value.trim()) {
+    } else if (first.value.trim()) {
       payload.person = { first_name: first.value.trim(), last_name: last.value.trim() };
     } else {
-      pledgeError.textContent = t("Choose who signed or write their name.");
+      pledgeError.textContent = t("Choose who signed or write their first name.");
+      first.focus();
       return;
     }
     const contact = {};
