@@ -2,7 +2,8 @@
 
 Every response says `nosniff`, no referrer and no framing; HTML pages carry a
 Content-Security-Policy that allows nothing inline and nothing from elsewhere (scripts and styles
-are files under /static). The Swagger UI page is the exception: flask-smorest renders it with an
+are files under /static; the canvasser app's service worker and manifest come from this origin too).
+The Swagger UI page is the exception: flask-smorest renders it with an
 inline script, so its policy allows inline scripts and nothing else more.
 
 CORS: none by default. `CORS_ORIGINS` (comma-separated, exact `scheme://host[:port]`) lets a web
@@ -18,7 +19,8 @@ from flask import Flask, request
 from canvass.config import Settings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+       "font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
 # The console map's tiles (MAP_TILE_URL) are the one other image source a page may load.
 TILES_CSP = CSP.replace("img-src 'self' data:", "img-src 'self' data: {tiles}")
 DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(

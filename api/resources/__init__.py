@@ -37,7 +37,8 @@ def plain_blueprints():
     from api.resources import docs_assets, health
     from api.web import blp as web
     from api.web import console_people  # noqa: F401  (its routes join the console's blueprint)
+    from api.web.app import blp as canvasser_app
     from api.web.console import blp as console
     from api.web.console_events import blp as console_events
 
-    return [health.blp, docs_assets.blp, web, console, console_events]
+    return [health.blp, docs_assets.blp, web, console, console_events, canvasser_app]

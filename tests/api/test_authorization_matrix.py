@@ -50,6 +50,10 @@ def but(status: int, **per_role: int) -> dict:
 MATRIX: dict[tuple[str, str], tuple] = {
     # The console authenticates by its session cookie, never a bearer token: every caller here has none, so
     # its pages send to the sign-in page and its forms refuse (tests/api/test_web_console.py covers roles).
+    ("GET", "/app"): (PUBLIC, 301, 301),
+    ("GET", "/app/"): (PUBLIC, 200, 200),
+    ("GET", "/app/manifest.webmanifest"): (PUBLIC, 200, 200),
+    ("GET", "/app/sw.js"): (PUBLIC, 200, 200),
     ("GET", "/console/"): (PUBLIC, 302, 302),
     ("GET", "/console/conflicts"): (PUBLIC, 302, 302),
     ("POST", "/console/conflicts/<int:conflict_id>"): (PUBLIC, 302, 302),

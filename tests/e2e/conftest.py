@@ -61,9 +61,10 @@ def _seed(session) -> dict:
 
 
 @contextmanager
-def serve(settings, seed):
+def serve(settings, seed, wrap=None):
     """The app on a real port with `seed(session)`'s data committed (tables emptied afterwards, as
-    committing_app does): yields (base url, what seed returned)."""
+    committing_app does): yields (base url, what seed returned). `wrap(wsgi_app)` may put a
+    middleware in front (a test's fault injection)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
     from werkzeug.serving import make_server
@@ -80,7 +81,7 @@ def serve(settings, seed):
         engine = db.engine
     with Session(bind=engine, expire_on_commit=False) as session, session.begin():
         seeded = seed(session)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, wrap(app) if wrap else app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
