@@ -1,0 +1,72 @@
+"""Correct behind PgBouncer in transaction mode (docs/scaling.md): each transaction may run on another
+server connection, so nothing may rely on session state. `make test` runs this file, and the sync,
+lease and rollup tests (tests/conftest.py PGBOUNCER_SUBSET), a second time through a real PgBouncer
+with DATABASE_POOLER=transaction."""
+from __future__ import annotations
+
+import os
+import re
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import REPO_ROOT
+
+# Session state that would stay behind on a pooled server connection (or be missing on the next one).
+SESSION_STATE = re.compile(
+    r"pg_advisory_lock|pg_try_advisory_lock\(|pg_advisory_unlock|\bLISTEN\b|\bPREPARE\s+\w+\s+AS"
+    r"|[\"']\s*SET\s+(?!LOCAL\b|NULL\b|TRANSACTION\b)[a-z_]+\s*(=|TO\b)",
+    re.IGNORECASE,
+)
+
+
+def test_no_code_keeps_session_state_on_a_connection():
+    offenders = []
+    for area in ("canvass", "api", "workers", "migrations"):
+        for path in (REPO_ROOT / area).rglob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if SESSION_STATE.search(line):
+                    offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+    assert offenders == [], "use SET LOCAL and pg_advisory_xact_lock (transaction-scoped):\n" + "\n".join(offenders)
+
+
+def test_the_check_finds_session_level_set_and_locks():
+    assert SESSION_STATE.search('session.execute(text("SET lock_timeout = \'10s\'"))')
+    assert SESSION_STATE.search("SELECT pg_advisory_lock(1)")
+    assert not SESSION_STATE.search('text("SET LOCAL lock_timeout = \'10s\'")')
+    assert not SESSION_STATE.search("SELECT pg_advisory_xact_lock(1)")
+    assert not SESSION_STATE.search("UPDATE turfs SET status = 'ready'")
+
+
+def test_a_statement_repeated_across_transactions_runs_through_the_pooler(settings, migrated_database):
+    # psycopg prepares a statement on the server after 5 runs; through PgBouncer (1.18, no
+    # max_prepared_statements) the next transaction's server connection would not know it.
+    engine = create_engine(settings.database_url, connect_args=settings.engine_connect_args())
+    try:
+        with engine.connect() as connection:
+            for n in range(12):
+                assert connection.execute(text("SELECT count(*) + :n FROM organizations WHERE id < 0"), {"n": n}).scalar_one() == n
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def test_a_setting_made_in_a_transaction_ends_with_it(settings, migrated_database):
+    engine = create_engine(settings.database_url, connect_args=settings.engine_connect_args())
+    try:
+        with engine.connect() as connection:
+            default = connection.execute(text("SHOW lock_timeout")).scalar_one()
+            connection.commit()
+            connection.execute(text("SET LOCAL lock_timeout = '3s'"))
+            assert connection.execute(text("SHOW lock_timeout")).scalar_one() == "3s"
+            connection.commit()
+            assert connection.execute(text("SHOW lock_timeout")).scalar_one() == default
+    finally:
+        engine.dispose()
+
+
+def test_the_pooler_pass_really_goes_through_pgbouncer(settings):
+    if os.environ.get("TEST_DATABASE_POOLER") != "transaction":
+        return  # the first pass talks to PostgreSQL directly; the check below is the second pass's
+    port = os.environ["TEST_PGBOUNCER_PORT"]
+    assert f"127.0.0.1:{port}/" in settings.database_url
+    assert settings.engine_connect_args()["prepare_threshold"] is None
