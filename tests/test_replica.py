@@ -77,9 +77,9 @@ def world(settings, migrated_database):
         organizer = make_user(db.session, org=org, roles=("organizer",))
         make_turf(db.session, org=org, name="Replayed turf")
         headers = auth_header(db.session, organizer)
-        org_id = org.id
+        org_id, email = org.id, organizer.email
         db.session.commit()
-    yield {"app": app, "headers": headers, "org_id": org_id}
+    yield {"app": app, "headers": headers, "org_id": org_id, "email": email}
     with app.app_context():
         db.engine.dispose()
     app.extensions["canvass_redis"].close()
@@ -187,6 +187,35 @@ def test_an_export_from_a_lagging_replica_moves_the_next_watermark_back_by_the_l
     # over a second older, so it moves back a further whole number of seconds (at least 2).
     next_since = datetime.fromisoformat(response.headers["X-Next-Changed-Since"])
     assert next_since <= primary_now - SYNC_OVERLAP - timedelta(seconds=1)
+
+
+@needs_replica
+def test_the_console_reads_its_own_writes_from_the_primary_until_the_replica_has_them(
+        settings, world, replica_engine, make_app):
+    from types import SimpleNamespace
+
+    from tests.api.test_web_console import sign_in
+
+    app = make_app(read_database_url=REPLICA_URL, read_max_lag_seconds=3600)
+    _wait_until_replayed(settings.database_url, replica_engine)
+    with replica_engine.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_pause()"))
+    client = app.test_client()
+    sign_in(client, SimpleNamespace(email=world["email"]))  # a write (the session's token), then its position
+
+    behind = client.get("/console/turfs")
+
+    assert behind.status_code == 200
+    assert behind.headers["X-Read-Source"] == "primary"
+    assert behind.headers["X-Replica-Skipped"] == "own_writes"
+
+    with replica_engine.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_resume()"))
+    _wait_until_replayed(settings.database_url, replica_engine)
+    caught_up = client.get("/console/turfs")
+
+    assert caught_up.headers["X-Read-Source"] == "replica"
+    assert "Replayed turf" in caught_up.get_data(as_text=True)
 
 
 def _closed_port() -> int:
