@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import REPO_ROOT
@@ -74,3 +75,22 @@ def test_the_pooler_pass_really_goes_through_pgbouncer(settings):
     port = os.environ["TEST_PGBOUNCER_PORT"]
     assert f"127.0.0.1:{port}/" in settings.database_url
     assert settings.engine_connect_args()["prepare_threshold"] is None
+
+
+def test_settings_read_the_pooler_and_replica_from_the_environment():
+    from canvass.config import ConfigError, Settings
+
+    env = {"DATABASE_URL": "postgres://app@primary/canvass"}
+    plain = Settings.from_env(env)
+    assert (plain.database_pooler, plain.read_database_url, plain.read_max_lag_seconds) == ("none", None, 30)
+    assert "prepare_threshold" not in plain.engine_connect_args()
+
+    scaled = Settings.from_env({**env, "DATABASE_POOLER": "transaction", "READ_DATABASE_URL": "postgres://app@replica/canvass",
+                                "READ_MAX_LAG_SECONDS": "5"})
+    assert scaled.engine_connect_args()["prepare_threshold"] is None
+    assert scaled.read_database_url == "postgresql+psycopg://app@replica/canvass"
+    assert scaled.read_max_lag_seconds == 5
+    with pytest.raises(ConfigError, match="DATABASE_POOLER"):
+        Settings.from_env({**env, "DATABASE_POOLER": "session"})
+    with pytest.raises(ConfigError, match="READ_MAX_LAG_SECONDS"):
+        Settings.from_env({**env, "READ_MAX_LAG_SECONDS": "-1"})

@@ -45,6 +45,8 @@ def _streamed(plan: plans.ExportPlan, started_event_id: int, actor_user_id: int,
                                                  progress=progress, actor_user_id=actor_user_id, ip_address=ip)
 
     response = Response(stream_with_context(body()), content_type=streaming.content_type(plan))
+    if on_replica:
+        response.call_on_close(read_session.close)  # also when the body never started
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{streaming.filename(plan, date.today().isoformat())}"')
     response.headers["Cache-Control"] = "no-store"
