@@ -563,7 +563,8 @@ CV_REPLICA_PORT=
 CV_PGBOUNCER_STARTED=0
 CV_PGBOUNCER_PORT=
 
-cv_stack_dir() { cv_pg_layout; printf '%s/%s' "$(dirname "$CV_PG_DIR")" "$1"; }
+# Callers run cv_pg_layout first, in their own shell (not in this $(...)): cv_as_pg needs CV_PG_OSUSER.
+cv_stack_dir() { printf '%s/%s' "$(dirname "$CV_PG_DIR")" "$1"; }
 
 cv_replica_streaming() {   # $1 port: the replica's WAL receiver streams from the primary
     [ "$(cv_sql "postgresql://$CANVASS_DB_USER@127.0.0.1:$1/postgres" \
@@ -575,6 +576,7 @@ cv_pgbouncer_bin() { command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgboun
 # A streaming replica of the embedded cluster (pg_basebackup -R). Sets CV_REPLICA_PORT.
 cv_replica_start() {
     local dir data ver bin port _ attempt
+    cv_pg_layout
     dir=$(cv_stack_dir pg-replica)
     data=$dir/data
     ver=$(cat "$CV_PGDATA/PG_VERSION")
@@ -613,6 +615,7 @@ cv_replica_start() {
 
 cv_replica_stop() {
     local data bin
+    cv_pg_layout
     data=$(cv_stack_dir pg-replica)/data
     [ -f "$data/PG_VERSION" ] || return 0
     bin=$(cv_pg_bindir "$(cat "$data/PG_VERSION")")
@@ -625,6 +628,7 @@ cv_replica_stop() {
 # PgBouncer in transaction mode in front of the embedded cluster. Sets CV_PGBOUNCER_PORT.
 cv_pgbouncer_start() {
     local dir port pid bouncer _
+    cv_pg_layout
     bouncer=$(cv_pgbouncer_bin) || return 1
     dir=$(cv_stack_dir pgbouncer)
     mkdir -p "$dir"
@@ -669,6 +673,7 @@ cv_pgbouncer_start() {
 
 cv_pgbouncer_stop() {
     local dir pid _
+    cv_pg_layout
     dir=$(cv_stack_dir pgbouncer)
     pid=$(cat "$dir/pgbouncer.pid" 2>/dev/null || true)
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then return 0; fi
