@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.extensions import CanvassApi, db, make_redis, refuse_closed_connections
     from api.i18n import install_i18n
+    from api.replica import install_read_replica
     from api.resources import plain_blueprints, smorest_blueprints
     from api.security import install_security_headers
 
@@ -38,7 +39,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         # No pool_pre_ping: refuse_closed_connections below does its job without a round trip.
         # hide_parameters: a statement logged (LOG_LEVEL=DEBUG logs every one) or quoted in an error never
         # shows its values, which hold e-mails, phones and password hashes.
-        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 5}, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": settings.engine_connect_args(), "hide_parameters": True},
+        # The read replica (api/replica.py): a short connect timeout, so a replica that is down costs
+        # little before the read goes to the primary.
+        SQLALCHEMY_BINDS=({"replica": {"url": settings.read_database_url, "hide_parameters": True,
+                                       "connect_args": {"connect_timeout": 2}}}
+                          if settings.read_database_url else {}),
         JSON_SORT_KEYS=False,
         API_TITLE="canvass",
         API_VERSION="v1",
@@ -55,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         refuse_closed_connections(db.engine)
+    install_read_replica(app)
     app.extensions["canvass_redis"] = make_redis(settings.redis_url)
     _install_job_dispatcher(app, settings)
     api = CanvassApi(app)

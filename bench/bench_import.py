@@ -22,8 +22,16 @@ ward is written once. In a throwaway database (on BENCH_DATABASE_URL's server):
   that stores those rows with those indexes can beat it, so floor / baseline
   bounds the ratio any household import can reach on this schema and machine.
 
-Reported: rows/s of each and ours / baseline (target >= 0.25), with ours split
-into its read-check-COPY phase and its database phase.
+Reported: rows/s of each and ours / baseline, with ours split into its
+read-check-COPY phase and its database phase; and the targets of issue 16
+(the 0.25x-of-COPY target was shown unreachable: the floor alone is slower):
+
+* first import into an organization with no people >= 0.5 of the in-run ideal,
+  where ideal = raw COPY time (parsing the file) + storage floor time, i.e.
+  ideal / ours >= 0.5;
+* re-import of the unchanged file <= 0.25 of the first import's time;
+* memory flat: the process's peak RSS grows by at most 64 MiB over the first
+  import (the file is streamed, never held).
 """
 from __future__ import annotations
 
@@ -33,6 +41,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,7 +52,10 @@ from sqlalchemy.orm import Session
 
 from bench.common import CHICAGO, markdown_table, psycopg_dsn, throwaway_database
 
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.25  # the old target (vs raw COPY alone), still reported
+IDEAL_TARGET = 0.5  # first import: (raw COPY + storage floor) / ours
+REIMPORT_TARGET = 0.25  # re-import / first import
+MEMORY_TARGET_MIB = 64  # growth of peak RSS over the first import
 HOUSEHOLD_SIZE = 2.08  # mean people per household of canvass.geo.synthetic
 
 
@@ -53,6 +65,37 @@ def write_file(path: Path, rows: int, seed: int) -> int:
     wards = json.loads((CHICAGO / "wards_2023.geojson").read_text())["features"]
     ward = shape(next(f for f in wards if f["properties"]["ward"] == "33")["geometry"])
     return write_households_csv(generate_households(ward, count=round(rows / HOUSEHOLD_SIZE), seed=seed), path)
+
+
+class RssSampler:
+    """The process's resident memory sampled every 50 ms while the block runs: its growth over the
+    value at the start (peak RSS since process start would hide an import below the file-writing peak)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._peak = self._start = 0
+        self.growth_mib = 0.0
+
+    @staticmethod
+    def _rss_bytes() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self._peak = max(self._peak, self._rss_bytes())
+
+    def __enter__(self) -> RssSampler:
+        self._start = self._peak = self._rss_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._rss_bytes())
+        self.growth_mib = (self._peak - self._start) / 2**20
 
 
 def raw_copy(url: str, path: Path) -> float:
@@ -137,7 +180,9 @@ def main(argv: list[str] | None = None) -> dict:
         rows = write_file(path, args.rows, args.seed)
         size_mb = path.stat().st_size / 1e6
         baseline = raw_copy(url, path)
-        first = ours(url, path, "bench-import")
+        with RssSampler() as rss:
+            first = ours(url, path, "bench-import")
+        rss_growth = rss.growth_mib
         again = ours(url, path, "bench-import")
         floor = storage_floor(url, "bench-import")
         baseline_after = raw_copy(url, path)  # the machine may have slowed down meanwhile: take the better
@@ -160,6 +205,13 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio": raw / first["seconds"],
         "read_phase_ratio": raw / first["read_seconds"],
         "target_ratio": TARGET_RATIO,
+        "ideal_seconds": raw + sum(floor.values()),
+        "ideal_ratio": (raw + sum(floor.values())) / first["seconds"],
+        "ideal_target": IDEAL_TARGET,
+        "reimport_ratio": again["seconds"] / first["seconds"],
+        "reimport_target": REIMPORT_TARGET,
+        "peak_rss_growth_mib": rss_growth,
+        "memory_target_mib": MEMORY_TARGET_MIB,
         "created": {"buildings": summary.buildings_created, "households": summary.households_created,
                     "people": summary.people_created},
         "reimport_changes": {"buildings": again["summary"].buildings_created + again["summary"].buildings_updated,
@@ -187,6 +239,15 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nimport rate = {result['ratio']:.3f} x raw COPY ({verdict} the {TARGET_RATIO} target); "
           f"re-import changed {sum(result['reimport_changes'].values())} rows; no import storing these rows "
           f"with these indexes can pass {result['storage_floor_ratio']:.3f} x raw COPY on this machine")
+    def met(ok: bool) -> str:
+        return "meets" if ok else "misses"
+
+    print(f"first import = {result['ideal_ratio']:.3f} x the in-run ideal (raw COPY + floor, "
+          f"{result['ideal_seconds']:.1f} s; {met(result['ideal_ratio'] >= IDEAL_TARGET)} the {IDEAL_TARGET} target); "
+          f"re-import = {result['reimport_ratio']:.3f} x the first import "
+          f"({met(result['reimport_ratio'] <= REIMPORT_TARGET)} the {REIMPORT_TARGET} target); "
+          f"peak RSS +{rss_growth:.0f} MiB over the first import "
+          f"({met(rss_growth <= MEMORY_TARGET_MIB)} the {MEMORY_TARGET_MIB} MiB bound)")
     return result
 
 

@@ -48,6 +48,12 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _pooler(raw: str) -> str:
+    if raw not in ("none", "transaction"):
+        raise ConfigError(f"DATABASE_POOLER must be 'none' or 'transaction', got {raw!r}")
+    return raw
+
+
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
@@ -110,6 +116,13 @@ class Settings:
     # The console's base map: a Leaflet tile URL template and its attribution (unset: turf outlines only).
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
+    # An optional streaming replica for dashboards, exports and the console's read-only pages; a
+    # read goes to it only while it is streaming and at most read_max_lag_seconds behind.
+    read_database_url: str | None = None
+    read_max_lag_seconds: int = 30
+    # "transaction": DATABASE_URL is a pooler in transaction mode (PgBouncer before 1.21), so the
+    # driver prepares no named statements (each transaction may meet another server connection).
+    database_pooler: str = "none"
     testing: bool = False
 
     @classmethod
@@ -135,8 +148,21 @@ class Settings:
             retention_months=_int(env, "RETENTION_MONTHS", cls.retention_months),
             map_tile_url=env.get("MAP_TILE_URL") or None,
             map_tile_attribution=env.get("MAP_TILE_ATTRIBUTION") or "",
+            read_database_url=_normalize_database_url(env["READ_DATABASE_URL"]) if env.get("READ_DATABASE_URL") else None,
+            read_max_lag_seconds=_int(env, "READ_MAX_LAG_SECONDS", cls.read_max_lag_seconds),
+            database_pooler=_pooler(env.get("DATABASE_POOLER") or cls.database_pooler),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
         changes["database_url"] = _normalize_database_url(changes.get("database_url", self.database_url))
+        if changes.get("read_database_url"):
+            changes["read_database_url"] = _normalize_database_url(changes["read_database_url"])
         return replace(self, **changes)
+
+    def engine_connect_args(self) -> dict[str, Any]:
+        """psycopg connect arguments for DATABASE_URL: no server-side prepared statements behind a
+        transaction-mode pooler (a statement prepared on one server connection is unknown on the next)."""
+        args: dict[str, Any] = {"connect_timeout": 5}
+        if self.database_pooler == "transaction":
+            args["prepare_threshold"] = None
+        return args

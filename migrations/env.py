@@ -24,13 +24,10 @@ def _database_url() -> str:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_database_url(), poolclass=pool.NullPool)
+    # No prepared statements: through a transaction-mode pooler (PgBouncer) each transaction
+    # may run on another server connection, where a statement prepared earlier is unknown.
+    engine = create_engine(_database_url(), poolclass=pool.NullPool, connect_args={"prepare_threshold": None})
     with engine.connect() as connection:
-        # Fail fast instead of queueing behind a long lock on a busy table. The SET runs
-        # in its own, committed transaction: otherwise the upgrade's transaction would
-        # start inside it and be rolled back silently at the end.
-        connection.execute(text("SET lock_timeout = '10s'"))
-        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -41,6 +38,10 @@ def run_migrations_online() -> None:
             transaction_per_migration=False,
         )
         with context.begin_transaction():
+            # Fail fast instead of queueing behind a long lock on a busy table. SET LOCAL, inside
+            # the upgrade's own transaction: a session-level SET would stay on whichever server
+            # connection a pooler gave that statement, and not follow the upgrade.
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
             context.run_migrations()
 
 

@@ -553,6 +553,146 @@ cv_redis_stop() {
     rm -f "$CV_REDIS_DIR/redis.pid"
 }
 
+# ---------------------------------------------------------------- test stack: replica + PgBouncer
+# `make test` runs a few tests against a real streaming replica of the embedded cluster and through
+# a real PgBouncer in transaction mode (docs/scaling.md). Both live next to the cluster (.data/, or
+# its /var/tmp home when the cluster had to move there), on their own remembered ports, and run as
+# the cluster's OS user (neither PostgreSQL nor PgBouncer runs as root).
+CV_REPLICA_STARTED=0
+CV_REPLICA_PORT=
+CV_PGBOUNCER_STARTED=0
+CV_PGBOUNCER_PORT=
+
+# Callers run cv_pg_layout first, in their own shell (not in this $(...)): cv_as_pg needs CV_PG_OSUSER.
+cv_stack_dir() { printf '%s/%s' "$(dirname "$CV_PG_DIR")" "$1"; }
+
+cv_replica_streaming() {   # $1 port: the replica's WAL receiver streams from the primary
+    [ "$(cv_sql "postgresql://$CANVASS_DB_USER@127.0.0.1:$1/postgres" \
+        "select count(*) from pg_stat_wal_receiver where status = 'streaming'" 2>/dev/null)" = 1 ]
+}
+
+cv_pgbouncer_bin() { command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; }; }
+
+# A streaming replica of the embedded cluster (pg_basebackup -R). Sets CV_REPLICA_PORT.
+cv_replica_start() {
+    local dir data ver bin port _ attempt
+    cv_pg_layout
+    dir=$(cv_stack_dir pg-replica)
+    data=$dir/data
+    ver=$(cat "$CV_PGDATA/PG_VERSION")
+    bin=$(cv_pg_bindir "$ver")
+    for attempt in 1 2; do
+        if [ ! -f "$data/PG_VERSION" ]; then
+            cv_log "Creating a streaming replica of the embedded cluster in $data (pg_basebackup)"
+            mkdir -p "$dir"
+            if cv_is_root; then chown "$CV_PG_OSUSER:" "$dir"; fi
+            chmod 700 "$dir"
+            cv_as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$CV_PG_PORT" -U "$CANVASS_DB_USER" -D "$data" \
+                -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+                { cv_as_pg rm -rf "$data"; cv_warn "pg_basebackup failed (see $dir/basebackup.log)"; return 1; }
+        fi
+        if [ -f "$data/postmaster.pid" ] && cv_as_pg "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
+            port=$(sed -n 4p "$data/postmaster.pid")
+        else
+            port=$(cv_port_for REPLICA_PORT "$CV_PG_PORT") || { cv_warn "no free port for the replica"; return 1; }
+            cv_spawn cv_as_pg "$bin/pg_ctl" start -D "$data" -l "$dir/postgres.log" -w -t 90 -o "-p $port" \
+                >/dev/null 2>&1 || { cv_warn "the replica failed to start (log: $dir/postgres.log)"; return 1; }
+            CV_REPLICA_STARTED=1
+        fi
+        for _ in $(seq 100); do cv_replica_streaming "$port" && break; sleep 0.2; done
+        if cv_replica_streaming "$port"; then
+            CV_REPLICA_PORT=$port
+            return 0
+        fi
+        # Left behind too long (the primary recycled the WAL it needed): take a fresh copy, once.
+        cv_warn "the replica in $data does not stream from the primary; making it again"
+        cv_as_pg "$bin/pg_ctl" stop -D "$data" -m immediate -w >/dev/null 2>&1 || true
+        cv_as_pg rm -rf "$data"
+        CV_REPLICA_STARTED=0
+        [ "$attempt" = 2 ] && return 1
+    done
+}
+
+cv_replica_stop() {
+    local data bin
+    cv_pg_layout
+    data=$(cv_stack_dir pg-replica)/data
+    [ -f "$data/PG_VERSION" ] || return 0
+    bin=$(cv_pg_bindir "$(cat "$data/PG_VERSION")")
+    if [ -f "$data/postmaster.pid" ] && cv_as_pg "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
+        cv_log "Stopping the replica"
+        cv_as_pg "$bin/pg_ctl" stop -D "$data" -m fast -w -t 60 >/dev/null || cv_warn "pg_ctl stop (replica) failed"
+    fi
+}
+
+# PgBouncer in transaction mode in front of the embedded cluster. Sets CV_PGBOUNCER_PORT.
+cv_pgbouncer_start() {
+    local dir port pid bouncer _
+    cv_pg_layout
+    bouncer=$(cv_pgbouncer_bin) || return 1
+    dir=$(cv_stack_dir pgbouncer)
+    mkdir -p "$dir"
+    pid=$(cat "$dir/pgbouncer.pid" 2>/dev/null || true)
+    port=$(cv_port_get PGBOUNCER_PORT)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ -n "$port" ] &&
+        grep -q "^\* = host=127.0.0.1 port=$CV_PG_PORT\$" "$dir/pgbouncer.ini" 2>/dev/null; then
+        CV_PGBOUNCER_PORT=$port
+        return 0
+    fi
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; sleep 0.5; fi
+    port=$(cv_port_for PGBOUNCER_PORT "$CV_PG_PORT") || { cv_warn "no free port for PgBouncer"; return 1; }
+    printf '"%s" ""\n' "$CANVASS_DB_USER" >"$dir/userlist.txt"
+    {
+        echo "; written by scripts/bootstrap.sh for the tests through a pooler (docs/scaling.md)"
+        echo "[databases]"
+        echo "* = host=127.0.0.1 port=$CV_PG_PORT"
+        echo "[pgbouncer]"
+        echo "listen_addr = 127.0.0.1"
+        echo "listen_port = $port"
+        echo "unix_socket_dir ="
+        echo "auth_type = trust"
+        echo "auth_file = $dir/userlist.txt"
+        echo "pool_mode = transaction"
+        echo "max_client_conn = 400"
+        echo "default_pool_size = 20"
+        echo "ignore_startup_parameters = extra_float_digits"
+        echo "pidfile = $dir/pgbouncer.pid"
+        echo "logfile = $dir/pgbouncer.log"
+    } >"$dir/pgbouncer.ini"
+    if cv_is_root; then chown -R "$CV_PG_OSUSER:" "$dir"; fi
+    rm -f "$dir/pgbouncer.pid"
+    cv_spawn cv_as_pg "$bouncer" -d -q "$dir/pgbouncer.ini" >/dev/null 2>&1 ||
+        { cv_warn "PgBouncer failed to start (log: $dir/pgbouncer.log)"; return 1; }
+    for _ in $(seq 50); do
+        "$CV_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d postgres -t 1 && break
+        sleep 0.1
+    done
+    CV_PGBOUNCER_STARTED=1
+    CV_PGBOUNCER_PORT=$port
+}
+
+cv_pgbouncer_stop() {
+    local dir pid _
+    cv_pg_layout
+    dir=$(cv_stack_dir pgbouncer)
+    pid=$(cat "$dir/pgbouncer.pid" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then return 0; fi
+    cv_log "Stopping PgBouncer"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+# Test mode, embedded cluster: the replica and PgBouncer for the tests that need them (optional:
+# without them those tests skip and say why). Exports TEST_REPLICA_PORT, TEST_PGBOUNCER_PORT.
+cv_test_stack() {
+    [ "${CANVASS_TEST_STACK:-1}" = 0 ] && return 0
+    cv_pgbouncer_bin >/dev/null ||
+        cv_optional_packages "the tests through a pooler" "the PgBouncer tests will be skipped" pgbouncer
+    if cv_replica_start; then export TEST_REPLICA_PORT=$CV_REPLICA_PORT; fi
+    if cv_pgbouncer_start; then export TEST_PGBOUNCER_PORT=$CV_PGBOUNCER_PORT; fi
+    return 0
+}
+
 # ---------------------------------------------------------------- lifecycle
 cv_with_lock() {   # serialise service start/stop between concurrent invocations
     cv_ensure_datadir
@@ -574,12 +714,14 @@ cv_start_services() {   # $1 need pg, $2 need redis
     return 0
 }
 
-cv_stop_services() { cv_redis_stop; cv_pg_stop; }
+cv_stop_services() { cv_redis_stop; cv_pgbouncer_stop; cv_replica_stop; cv_pg_stop; }
 
 # Stop only what this invocation started (unless CANVASS_KEEP_SERVICES=1).
 cv_stop_started() {
     [ "${CANVASS_KEEP_SERVICES:-0}" = 1 ] && return 0
     [ "$CV_REDIS_STARTED" = 1 ] && { cv_redis_stop || true; CV_REDIS_STARTED=0; }
+    [ "$CV_PGBOUNCER_STARTED" = 1 ] && { cv_pgbouncer_stop || true; CV_PGBOUNCER_STARTED=0; }
+    [ "$CV_REPLICA_STARTED" = 1 ] && { cv_replica_stop || true; CV_REPLICA_STARTED=0; }
     [ "$CV_PG_STARTED" = 1 ] && { cv_pg_stop || true; CV_PG_STARTED=0; }
     return 0
 }
@@ -634,6 +776,7 @@ canvass_bootstrap() {
             if [ "$need_pg" = 1 ]; then
                 export CANVASS_PG_ADMIN_URL
                 CANVASS_PG_ADMIN_URL=$(cv_pg_admin_url postgres)
+                cv_with_lock cv_test_stack
             fi
             if [ "$need_redis" = 1 ]; then
                 export TEST_REDIS_URL="redis://127.0.0.1:$CV_REDIS_PORT/15"

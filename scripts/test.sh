@@ -13,6 +13,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 TEST_DB=
+PGB_DB=
 ADMIN_URL=
 
 on_exit() {
@@ -22,6 +23,9 @@ on_exit() {
         cv_sql "$ADMIN_URL" "drop database if exists \"$TEST_DB\" with (force)" >/dev/null 2>&1 ||
             cv_sql "$ADMIN_URL" "drop database if exists \"$TEST_DB\"" >/dev/null ||
             cv_warn "could not drop test database $TEST_DB"
+    fi
+    if [ -n "${PGB_DB:-}" ]; then
+        cv_sql "$ADMIN_URL" "drop database if exists \"$PGB_DB\" with (force)" >/dev/null 2>&1 || true
     fi
     cv_stop_started
     exit "$rc"
@@ -65,6 +69,10 @@ else
     export TEST_DATABASE_URL="postgresql$driver$server/$name$query"
 fi
 
+# The embedded test stack (scripts/bootstrap.sh): the same database read through the streaming replica.
+if [ -n "$TEST_DB" ] && [ -n "${TEST_REPLICA_PORT:-}" ] && [ -z "${TEST_READ_DATABASE_URL:-}" ]; then
+    export TEST_READ_DATABASE_URL="postgresql$driver://$CANVASS_DB_USER@127.0.0.1:$TEST_REPLICA_PORT/$TEST_DB"
+fi
 export TEST_DATABASE_URL TEST_REDIS_URL
 export DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL
 cv_log "Test database: $(cv_redact "$TEST_DATABASE_URL")"
@@ -78,5 +86,27 @@ rc=0
 "$CANVASS_VENV/bin/pytest" ${args[@]+"${args[@]}"} || rc=$?
 if [ "$rc" = 5 ]; then
     cv_warn "pytest collected no tests; treating that as a failure"
+fi
+
+# Second pass: the tests marked `pgbouncer` (sync, leases, rollups, migrations) again, through a real
+# PgBouncer in transaction mode, on a database of their own migrated through it (docs/scaling.md).
+# Part of the full run; a targeted run does it when CANVASS_TEST_PGBOUNCER=1.
+if [ "$rc" = 0 ] && { [ -z "${PYTEST_ARGS:-}" ] && [ "$#" = 0 ] || [ "${CANVASS_TEST_PGBOUNCER:-0}" = 1 ]; }; then
+    if [ -z "$TEST_DB" ] || [ -z "${TEST_PGBOUNCER_PORT:-}" ]; then
+        cv_warn "no embedded PgBouncer: the pass through a pooler is skipped"
+    else
+        PGB_DB=${TEST_DB}_pgbouncer
+        # Only the subset's files: collecting the whole suite to deselect it costs half a minute.
+        read -r -a pgb_files < <("$CANVASS_VENV/bin/python" -c \
+            'from tests.conftest import PGBOUNCER_SUBSET; print(" ".join(PGBOUNCER_SUBSET))')
+        cv_sql "$ADMIN_URL" "create database \"$PGB_DB\"" || cv_die "could not create database $PGB_DB"
+        cv_log "Tests marked pgbouncer, through PgBouncer (transaction mode) on 127.0.0.1:$TEST_PGBOUNCER_PORT"
+        TEST_DATABASE_URL="postgresql$driver://$CANVASS_DB_USER@127.0.0.1:$TEST_PGBOUNCER_PORT/$PGB_DB" \
+            DATABASE_URL="postgresql$driver://$CANVASS_DB_USER@127.0.0.1:$TEST_PGBOUNCER_PORT/$PGB_DB" \
+            TEST_DATABASE_POOLER=transaction TEST_READ_DATABASE_URL= \
+            "$CANVASS_VENV/bin/pytest" -q -p no:cacheprovider -m pgbouncer "${pgb_files[@]}" || rc=$?
+        cv_sql "$ADMIN_URL" "drop database if exists \"$PGB_DB\" with (force)" >/dev/null ||
+            cv_warn "could not drop test database $PGB_DB"
+    fi
 fi
 exit "$rc"

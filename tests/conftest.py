@@ -42,7 +42,28 @@ def settings() -> Settings:
         testing=True,
         queue_name=f"canvass-test-{run_id}",
         redis_key_prefix=f"canvass-test-{run_id}",
+        database_pooler=os.environ.get("TEST_DATABASE_POOLER") or "none",
     ).with_overrides()
+
+
+# The tests `make test` runs a second time through a real PgBouncer in transaction mode (scripts/test.sh):
+# sync, leases and rollups, their races with real commits, and the migrations (the fixtures migrate the
+# pass's fresh database through the pooler first).
+PGBOUNCER_SUBSET = (
+    "tests/api/test_sync.py",
+    "tests/api/test_sync_race.py",
+    "tests/api/test_door_leases_race.py",
+    "tests/api/test_turfs_race.py",
+    "tests/canvass/turfs/test_leases.py",
+    "tests/canvass/pipeline/test_rollup.py",
+    "tests/test_pooler.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(item.fspath).resolve().relative_to(REPO_ROOT).as_posix() in PGBOUNCER_SUBSET:
+            item.add_marker(pytest.mark.pgbouncer)
 
 
 @pytest.fixture(scope="session")

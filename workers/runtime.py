@@ -44,7 +44,8 @@ _runtime = _Runtime()
 def configure(settings: Settings, *, session_factory: sessionmaker | None = None, redis: Redis | None = None) -> None:
     _runtime.settings = settings
     _runtime.session_factory = session_factory or sessionmaker(
-        create_engine(settings.database_url, pool_pre_ping=True), expire_on_commit=False
+        create_engine(settings.database_url, pool_pre_ping=True, connect_args=settings.engine_connect_args()),
+        expire_on_commit=False
     )
     _runtime.redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     set_job_dispatcher(lambda requests: enqueue_requests(requests, queue=get_queue()))

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.auth import current_user, requires_roles
-from api.extensions import db
+from api.replica import read_transaction
 from api.schemas.dashboards import (
     ActivityArgs,
     AffiliateActivityOut,
@@ -21,7 +21,6 @@ from api.schemas.dashboards import (
     TurfProgressOut,
 )
 from canvass.dashboards import queries
-from canvass.db import transaction
 
 blp = Blueprint("dashboards", __name__, url_prefix="/v1/dashboards",
                 description="Dashboards for organizers and field leads: progress, leaderboard, roster, coalition")
@@ -37,7 +36,7 @@ class TurfProgress(MethodView):
     @blp.response(200, TurfProgressOut)
     def get(self, args):
         """Live turfs (of a ward, or all) as a GeoJSON FeatureCollection with their progress."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             return queries.turf_progress(session, organization_id=current_user().organization_id, **args)
 
 
@@ -48,7 +47,7 @@ class Summary(MethodView):
     @blp.response(200, SummaryOut)
     def get(self, args):
         """Door attempts, doors, conversations, pledges and flags per local day, and in total."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             return queries.activity_summary(session, organization_id=current_user().organization_id, **args)
 
 
@@ -59,7 +58,7 @@ class Leaderboard(MethodView):
     @blp.response(200, LeaderboardOut)
     def get(self, args):
         """Canvassers ranked by doors, with conversations, pledges and integrity flags."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             return queries.canvasser_leaderboard(session, organization_id=current_user().organization_id, **args)
 
 
@@ -70,7 +69,7 @@ class Roster(MethodView):
     @blp.response(200, RosterPage)
     def get(self, args):
         """Members and lapsed members: standing now (who may vote) and why, by person id."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             rows = queries.membership_roster(
                 session, organization_id=current_user().organization_id, ward=args.get("ward"),
                 status=args.get("status"), limit=args["limit"], after_person_id=args.get("cursor"),
@@ -86,7 +85,7 @@ class Coalition(MethodView):
     @blp.response(200, CoalitionOut)
     def get(self, args):
         """A coalition's affiliates with aggregate counts only (never their people)."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             return queries.coalition_overview(session, organization_id=current_user().organization_id, **args)
 
 
@@ -98,7 +97,7 @@ class Affiliate(MethodView):
     @blp.alt_response(404, description="affiliate_not_found: not under the caller's coalition")
     def get(self, args, affiliate_id):
         """One affiliate's activity by day and funnel counts."""
-        with transaction(db.session) as session:
+        with read_transaction() as session:
             return queries.affiliate_activity(
                 session, organization_id=current_user().organization_id, affiliate_id=affiliate_id, **args,
             )

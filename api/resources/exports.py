@@ -1,7 +1,9 @@
 """Streamed exports for organizers and admins: CSV lists and OSDI canvasses (canvass/exports/)."""
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+import math
+from datetime import date, timedelta
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
@@ -10,6 +12,7 @@ from marshmallow import RAISE
 
 from api.auth import client_ip, current_user, requires_roles
 from api.extensions import db
+from api.replica import choose_read_session, read_source
 from api.schemas.dashboards import ExportArgs
 from canvass.db import transaction
 from canvass.exports import plans, streaming
@@ -19,18 +22,31 @@ blp = Blueprint("exports", __name__, url_prefix="/v1/exports",
 
 
 def _streamed(plan: plans.ExportPlan, started_event_id: int, actor_user_id: int, ip: str | None) -> Response:
+    # The rows may come from the read replica; the audit events are written on the primary.
+    read_session, on_replica = choose_read_session()
+    source = read_source()
+    if on_replica and source is not None and source.lag_seconds:
+        # The replica's rows are up to its lag older than the primary's clock: the next incremental
+        # export must start that much earlier, or it would skip what the replica had not yet replayed.
+        plan = dataclasses.replace(
+            plan, next_changed_since=plan.next_changed_since - timedelta(seconds=math.ceil(source.lag_seconds)))
+
     def body():
         progress = streaming.ExportProgress()
         try:
-            with transaction(db.session) as session:
+            with transaction(read_session) as session:
                 yield from streaming.stream_export(session, plan=plan, progress=progress)
         finally:
+            if on_replica:
+                read_session.close()
             # Also when the client went away mid-stream (GeneratorExit): the count so far is recorded.
             with transaction(db.session) as session:
                 streaming.record_export_finished(session, plan=plan, started_event_id=started_event_id,
                                                  progress=progress, actor_user_id=actor_user_id, ip_address=ip)
 
     response = Response(stream_with_context(body()), content_type=streaming.content_type(plan))
+    if on_replica:
+        response.call_on_close(read_session.close)  # also when the body never started
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{streaming.filename(plan, date.today().isoformat())}"')
     response.headers["Cache-Control"] = "no-store"

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from api.auth import client_ip, current_user
 from api.extensions import db
+from api.replica import read_transaction, remember_own_write
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
 from api.web.security import no_store
 from api.web.session import csrf_ok, csrf_token, end_session, page, refuse_csrf, session_user, start_session
@@ -34,6 +35,14 @@ from canvass.turfs.paper import paper_row_client_id, resolve_entry_code
 
 blp = Blueprint("console", __name__, url_prefix="/console")
 blp.after_request(no_store)
+
+
+@blp.after_request
+def remember_writes(response):
+    # The list pages below may read from the replica; after this user's write they wait for it.
+    if request.method == "POST" and response.status_code < 400:
+        remember_own_write()
+    return response
 
 
 @blp.record_once
@@ -177,7 +186,7 @@ def _map_settings() -> dict:
 @page(*READERS)
 def turfs():
     ward = request.args.get("ward", "").strip() or None
-    with transaction(db.session) as session:
+    with read_transaction(own_writes=True) as session:
         listed = services.list_turfs(session, organization_id=_org(), ward=ward)
     collection = {"type": "FeatureCollection", "features": [_feature(t) for t in listed]}
     return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=_map_json(collection),
@@ -312,7 +321,7 @@ def keep_cut():
 @blp.get("/canvassers")
 @page(*READERS)
 def canvassers():
-    with transaction(db.session) as session:
+    with read_transaction(own_writes=True) as session:
         everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
         team_list = teams.list_teams(session, organization_id=_org())
         held = [t for t in services.list_turfs(session, organization_id=_org()) if t.assignment]
@@ -383,7 +392,7 @@ CONFLICTS_SHOWN = 50
 @page(*CONFLICT_ROLES)
 def conflicts_queue():
     """Two canvassers' results for one door: keep one (the other is superseded), as the API's resolution."""
-    with transaction(db.session) as session:
+    with read_transaction(own_writes=True) as session:
         rows = conflicts.list_conflicts(session, organization_id=_org(), status="open", limit=CONFLICTS_SHOWN)
     return render_template("console/conflicts.html", conflicts=rows)
 

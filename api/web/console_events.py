@@ -21,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import client_ip, current_user
 from api.extensions import db
-from api.web.console import _domain_error, _flash_error, _int_or_none
+from api.web.console import _domain_error, _flash_error, _int_or_none, remember_writes
 from api.web.security import no_store
 from api.web.session import page
 from canvass.db import local_today, transaction, utcnow
@@ -35,6 +35,7 @@ from canvass.pipeline.roster import roster_of, search_roster
 
 blp = Blueprint("console_events", __name__, url_prefix="/console")
 blp.after_request(no_store)
+blp.after_request(remember_writes)  # the console's list pages may read from the replica: past this write
 blp.register_error_handler(DomainError, _domain_error)
 
 STAFF = ("admin", "organizer", "field_lead")  # as api/resources/events.py
