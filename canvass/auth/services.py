@@ -23,7 +23,7 @@ from canvass.auth.passwords import (
 )
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from canvass.normalize import EMAIL_PATTERN, normalize_email
+from canvass.normalize import EMAIL_PATTERN, language_tags_or_error, normalize_email
 
 TOKEN_PREFIX = "cvs_"
 
@@ -263,9 +263,11 @@ def create_user(
     roles,
     password: str | None = None,
     phone: str | None = None,
+    languages=(),
     actor: User | None = None,
     ip_address: str | None = None,
 ) -> User:
+    languages = language_tags_or_error(list(languages or ()), field="languages")
     email = normalize_email(email)
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise ValidationFailed("email is not a valid address", details={"email": ["not a valid e-mail address"]})
@@ -283,6 +285,7 @@ def create_user(
         name=name.strip(),
         phone=phone,
         roles=roles,
+        languages=languages,
         password_hash=hash_password(password) if password else None,
     )
     session.add(user)
@@ -311,9 +314,14 @@ def update_user(
     roles=None,
     is_active: bool | None = None,
     password: str | None = None,
+    languages=None,
     ip_address: str | None = None,
 ) -> User:
+    if languages is not None:  # checked first: a bad tag changes nothing
+        languages = language_tags_or_error(list(languages), field="languages")
     user = get_user(session, organization_id=organization_id, user_id=user_id)
+    if languages is not None:
+        user.languages = languages
     if name is not None:
         if not name.strip():
             raise ValidationFailed("name must not be blank", details={"name": ["must not be blank"]})

@@ -129,7 +129,7 @@ _DOCUMENT_SQL = text(f"""
                'turf', json_build_object('id', t.id, 'name', t.name, 'ward', w.name,
                                          'geometry', ST_AsGeoJSON(t.geom, 6)::json),
                'campaign', json_build_object(
-                   'id', c.id, 'name', c.name, 'script', c.script,
+                   'id', c.id, 'name', c.name, 'script', c.script, 'translations', c.translations,
                    'questions', coalesce((
                        SELECT json_agg(json_build_object('id', q.id, 'prompt', q.prompt, 'kind', q.kind,
                                                          'choices', q.choices) ORDER BY q.position)
@@ -150,12 +150,21 @@ _DOCUMENT_SQL = text(f"""
                        'location', json_build_object('lat', ST_Y(s.location), 'lon', ST_X(s.location)),
                        'people', coalesce((
                            SELECT json_agg(json_build_object('id', p.id, 'first_name', p.first_name,
-                                                             'last_name', p.last_name)
+                                                             'last_name', p.last_name, 'language', p.language)
                                            ORDER BY p.last_name, p.first_name, p.id)
                            FROM people p
                            WHERE p.organization_id = :org AND p.household_id = s.household_id
                              AND p.residence_current AND NOT p.deceased AND NOT p.do_not_contact
                              AND p.merged_into_id IS NULL), '[]'),
+                       -- the door's languages: its residents' preferred ones, the most spoken first
+                       'languages', coalesce((
+                           SELECT json_agg(lang ORDER BY n DESC, lang)
+                           FROM (SELECT p.language AS lang, count(*) AS n
+                                 FROM people p
+                                 WHERE p.organization_id = :org AND p.household_id = s.household_id
+                                   AND p.residence_current AND NOT p.deceased AND NOT p.do_not_contact
+                                   AND p.merged_into_id IS NULL AND p.language IS NOT NULL
+                                 GROUP BY p.language) spoken), '[]'),
                        'last_result', s.result) ORDER BY s.seq)
                    FROM stops s), '[]')
            )::text AS document
