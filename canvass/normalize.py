@@ -83,9 +83,9 @@ def _known_subtags() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     from babel import Locale  # imported here: only language tags need the CLDR data
 
     english = Locale("en")
-    languages = frozenset(code.lower() for code in english.languages if "_" not in code)
-    scripts = frozenset(code.lower() for code in english.scripts)
-    regions = frozenset(code.lower() for code in english.territories)
+    languages = frozenset(str(code).lower() for code in english.languages if "_" not in str(code))
+    scripts = frozenset(str(code).lower() for code in english.scripts)
+    regions = frozenset(str(code).lower() for code in english.territories)
     return languages, scripts, regions
 
 

@@ -126,6 +126,7 @@ class Principal:
     token_id: int
     # The token was last marked as used over a minute ago (or never): see touch_token.
     token_needs_touch: bool
+    languages: tuple[str, ...] = ()  # BCP 47 tags the user speaks (GET /v1/me)
 
     def has_any_role(self, *roles: str) -> bool:
         return bool(set(self.roles) & set(roles))
@@ -135,7 +136,7 @@ class Principal:
 # authenticated request's time, see docs/benchmarks.md).
 _RESOLVE_TOKEN_SQL = text("""
     SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at,
-           u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active,
+           u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active, u.languages,
            o.slug AS organization_slug, o.name AS organization_name
     FROM api_tokens t
     JOIN users u ON u.id = t.user_id
@@ -168,6 +169,7 @@ def resolve_token(session: Session, *, raw_token: str) -> Principal:
                                                               row.organization_name),
         token_id=row.token_id,
         token_needs_touch=row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1),
+        languages=tuple(row.languages),
     )
 
 
