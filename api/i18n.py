@@ -24,6 +24,7 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, Response, abort, request, session, url_for
 from flask_babel import Babel, get_locale, refresh
+from werkzeug.routing import BuildError
 
 SUPPORTED_LOCALES = ("en", "es", "pl", "zh")
 DEFAULT_LOCALE = "en"
@@ -31,6 +32,7 @@ LOCALE_NAMES = {"en": "English", "es": "Español", "pl": "Polski", "zh": "中文
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 APP_SOURCES = "api/static/app/"  # catalog locations of the canvasser app's messages
 MESSAGES_MAX_AGE = 3600
+HOME_ENDPOINT = "console.home"  # where the switcher leads from a page a link cannot reopen
 
 blp = Blueprint("i18n", __name__)
 
@@ -83,16 +85,28 @@ def messages_json(locale: str) -> Response:
     return response.make_conditional(request)
 
 
+def _switch_url(code: str) -> str:
+    """This page (its path and query) with ?lang=code; a page only reached by a form post (an error shown
+    after a POST) switches on the console's home page instead, which a plain link can open."""
+    rule = request.url_rule
+    if rule is not None and request.endpoint and "GET" in (rule.methods or ()):
+        values = {k: v for k, v in request.args.items() if k != "lang"}
+        values.update(request.view_args or {})  # the path's own values win over a query parameter of that name
+        try:
+            return url_for(request.endpoint, **values, lang=code)
+        except BuildError:
+            pass
+    try:
+        return url_for(HOME_ENDPOINT, lang=code)
+    except BuildError:
+        return f"/?lang={code}"
+
+
 def language_links() -> list[dict]:
     """The switcher's links: this page in each language (?lang= replaces any earlier choice)."""
     current = str(get_locale() or DEFAULT_LOCALE)
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    links = []
-    for code in SUPPORTED_LOCALES:
-        endpoint = request.endpoint
-        href = url_for(endpoint, **(request.view_args or {}), **args, lang=code) if endpoint else f"?lang={code}"
-        links.append({"code": code, "name": LOCALE_NAMES[code], "href": href, "current": code == current})
-    return links
+    return [{"code": code, "name": LOCALE_NAMES[code], "href": _switch_url(code), "current": code == current}
+            for code in SUPPORTED_LOCALES]
 
 
 def language_name(tag: str | None) -> str:

@@ -325,3 +325,17 @@ def test_the_pages_offer_every_language_from_the_keyboard(client):
     for code, name in (("en", "English"), ("es", "Español"), ("zh", "中文")):
         assert f'href="/console/sign-in?lang={code}" lang="{code}" hreflang="{code}">{name}</a>' in page
     assert 'aria-current="true">Polski</a>' in page
+
+
+def test_the_switcher_keeps_the_page_and_survives_odd_queries(client, db_session, walk):
+    lead = make_user(db_session, org=walk.org, roles=["field_lead"])
+    sign_in(client, lead)
+    page = client.get(f"/console/turfs/{walk.turf.id}?turf_id=1&lang=es&x=%3Cb%3E")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # The path's own turf id wins over a query parameter of that name; the rest of the query is kept.
+    assert f'href="/console/turfs/{walk.turf.id}?x=%3Cb%3E&amp;lang=pl"' in html
+    # A refusal shown after a form post (no CSRF token) links to a page a browser can open, not the POST-only path.
+    refused = client.post(f"/console/turfs/{walk.turf.id}/assignment", data={"action": "extend"})
+    assert refused.status_code == 400
+    assert 'href="/console/?lang=zh"' in refused.get_data(as_text=True)
