@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 export PYTEST_ARGS
 
-.PHONY: help bootstrap run test bench lint start stop status clean-data
+.PHONY: help bootstrap run test bench lint messages start stop status clean-data
 
 help:
 	@echo "make run          bootstrap + migrate + demo data + web/worker/cron (PORT, default 8000)"
 	@echo "make test         run the test suite (PYTEST_ARGS='-k foo' to pass arguments to pytest)"
 	@echo "make bench        run the benchmarks (python -m bench; BENCH_ARGS='name ...' to pick some)"
 	@echo "make lint         ruff, import-linter (the order of areas), mypy, shell checks (make test runs it first)"
+	@echo "make messages     extract the pages' and the app's messages, update the es/pl/zh catalogs, compile them"
 	@echo "make bootstrap    install system packages + .venv, start the embedded services"
 	@echo "make start|stop|status   manage the embedded PostgreSQL/Redis (data in .data/)"
 	@echo "make clean-data   stop the embedded services and delete .data/"
@@ -36,6 +37,9 @@ bench:
 
 lint:
 	@bash scripts/bootstrap.sh --mode venv bash scripts/lint.sh
+
+messages:
+	@bash scripts/bootstrap.sh --mode venv bash scripts/messages.sh
 
 start:
 	@bash scripts/services.sh start

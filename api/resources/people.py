@@ -52,7 +52,7 @@ class PersonItem(MethodView):
     @blp.arguments(PersonUpdate)
     @blp.response(200, PersonOut)
     def patch(self, body, person_id):
-        """Correct contact details or set do-not-contact (audited)."""
+        """Correct contact details, set the preferred language or do-not-contact (audited)."""
         with transaction(db.session) as session:
             return matching.update_person(
                 session, organization_id=current_user().organization_id, person_id=person_id,

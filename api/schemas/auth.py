@@ -18,6 +18,7 @@ class MeOut(Schema):
     email = fields.String()
     roles = fields.List(fields.String())
     organization = fields.Nested(OrganizationRef)
+    languages = fields.List(fields.String(), metadata={"description": "BCP 47 tags the user speaks, strongest first"})
 
 
 class TokenOut(Schema):
@@ -33,6 +34,7 @@ class UserOut(Schema):
     email = fields.String()
     phone = fields.String(allow_none=True)
     roles = fields.List(fields.String())
+    languages = fields.List(fields.String(), metadata={"description": "BCP 47 tags the user speaks, strongest first"})
     is_active = fields.Boolean()
     created_at = fields.DateTime()
     deactivated_at = fields.DateTime(allow_none=True)
@@ -44,6 +46,10 @@ class UserCreate(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1))
     password = fields.String(validate=validate.Length(min=10, max=1024), load_only=True)
     phone = fields.String(validate=validate.Length(max=32))
+    languages = fields.List(
+        fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20),
+        metadata={"description": "BCP 47 tags of the languages the user speaks, strongest first (es, pl, zh-Hans)"},
+    )
 
 
 class UserUpdate(Schema):
@@ -52,6 +58,10 @@ class UserUpdate(Schema):
     password = fields.String(validate=validate.Length(min=10, max=1024), load_only=True)
     phone = fields.String(validate=validate.Length(max=32), allow_none=True)
     is_active = fields.Boolean()
+    languages = fields.List(
+        fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20),
+        metadata={"description": "BCP 47 tags of the languages the user speaks, strongest first (es, pl, zh-Hans)"},
+    )
 
 
 class UserListArgs(Schema):

@@ -39,6 +39,25 @@ class QuestionIn(Schema):
     )
 
 
+class QuestionTranslationIn(Schema):
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    choices = fields.List(fields.String(validate=validate.Length(min=1, max=200)), allow_none=True,
+                          validate=validate.Length(max=MAX_CHOICES), metadata={"description": "choice questions only, in order"})
+
+
+class CampaignTranslationIn(Schema):
+    script = fields.String(validate=validate.Length(max=20000))
+    questions = fields.List(fields.Nested(QuestionTranslationIn), validate=validate.Length(max=MAX_QUESTIONS),
+                            metadata={"description": "every question, in the campaign's order"})
+
+
+def _translations_field(description: str):
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)), values=fields.Nested(CampaignTranslationIn),
+        metadata={"description": description},
+    )
+
+
 class CampaignSettings(Schema):
     recontact_refused = StrictBoolean(
         metadata={"description": "keep households whose latest result is `refused` on walk lists (default false)"}
@@ -62,6 +81,9 @@ class CampaignCreate(Schema):
     phone_result_codes = _code_list(PHONE_RESULT_CODES, "phone result codes follow-up calls may log")
     pledge_types = _code_list(PLEDGE_TYPES, "pledge types the campaign collects (may be empty)")
     settings = fields.Nested(CampaignSettings)
+    translations = _translations_field(
+        "the script and questions in other languages, by BCP 47 tag: {\"es\": {script, questions: [{prompt, choices?}]}}"
+    )
 
 
 class CampaignUpdate(Schema):
@@ -77,6 +99,7 @@ class CampaignUpdate(Schema):
     phone_result_codes = _code_list(PHONE_RESULT_CODES, "phone result codes follow-up calls may log")
     pledge_types = _code_list(PLEDGE_TYPES, "pledge types the campaign collects (may be empty)")
     settings = fields.Nested(CampaignSettings, metadata={"description": "merged into the current settings"})
+    translations = _translations_field("replaces every translation ({} drops them)")
 
 
 class CampaignListArgs(Schema):
@@ -103,6 +126,7 @@ class CampaignOut(Schema):
     phone_result_codes = fields.List(fields.String())
     pledge_types = fields.List(fields.String())
     settings = fields.Dict()
+    translations = fields.Dict(metadata={"description": "{tag: {script?, questions?: [{prompt, choices?}]}}"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

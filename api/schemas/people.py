@@ -15,6 +15,7 @@ class PersonOut(Schema):
     last_name = fields.String()
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+    language = fields.String(allow_none=True, metadata={"description": "preferred language, a BCP 47 tag (es, pl, zh-Hans)"})
     source = fields.String()
     residence_current = fields.Boolean()
     deceased = fields.Boolean()
@@ -50,6 +51,8 @@ class PersonUpdate(Schema):
     do_not_contact = StrictBoolean(metadata={"description": "honoured everywhere: walk lists, follow-ups, exports"})
     phone = fields.String(validate=validate.Length(max=32), metadata={"description": "blank clears it"})
     email = fields.String(validate=validate.Length(max=254), metadata={"description": "blank clears it"})
+    language = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "preferred language, a BCP 47 tag (es, pl, zh-Hans), normalized; blank clears it"})
 
 
 class MergeIn(Schema):

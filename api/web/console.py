@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, gettext, lazy_gettext
 
 from api.auth import client_ip, current_user
 from api.extensions import db
@@ -31,6 +32,7 @@ from canvass.normalize import normalize_email
 from canvass.operations import accounts
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.turfs import lease_views, leases, services, teams
+from canvass.turfs.languages import language_needs, suggest_canvassers
 from canvass.turfs.paper import paper_row_client_id, resolve_entry_code
 
 blp = Blueprint("console", __name__, url_prefix="/console")
@@ -61,15 +63,39 @@ STATUS_OF_KIND = {"malformed": 400, "invalid": 422, "unauthorized": 401, "forbid
 PAPER_ROWS = 12
 
 
+# What the pages call a turf's state and a user's role (the stored codes stay English).
+TURF_STATUS_LABELS = {
+    "ready": lazy_gettext("ready"), "checked_out": lazy_gettext("checked out"),
+    "completed": lazy_gettext("completed"), "archived": lazy_gettext("archived"),
+}
+ROLE_LABELS = {
+    "admin": lazy_gettext("admin"), "organizer": lazy_gettext("organizer"),
+    "field_lead": lazy_gettext("field lead"), "canvasser": lazy_gettext("canvasser"),
+}
+
+
+def status_label(status: str | None) -> str:
+    return str(TURF_STATUS_LABELS.get(status or "", (status or "").replace("_", " ")))
+
+
+@blp.app_template_filter("role_label")
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role.replace("_", " ")))
+
+
+def _until(moment: datetime) -> str:
+    return format_datetime(moment, "short")
+
+
 @blp.app_context_processor
 def _console_context():
-    return {"csrf_token": csrf_token}
+    return {"csrf_token": csrf_token, "status_label": status_label, "role_label": role_label}
 
 
 @blp.errorhandler(DomainError)
 def _domain_error(error: DomainError):
     status = STATUS_OF_KIND.get(error.kind, 400)
-    return render_template("console/message.html", title="Not possible", message=error.message), status
+    return render_template("console/message.html", title=gettext("Not possible"), message=error.message), status
 
 
 def _org() -> int:
@@ -116,7 +142,7 @@ def sign_in():
                 issued = issue_token(session, user=user, ttl=timedelta(hours=settings.token_ttl_hours), label="console")
         if issued is None:
             record_login_failure(email, ip)
-            error = "E-mail or password is wrong."
+            error = gettext("E-mail or password is wrong.")
             return render_template("console/sign_in.html", error=error, email=email), 401
         clear_login_failures(email)
         start_session(issued.raw)
@@ -188,9 +214,12 @@ def turfs():
     ward = request.args.get("ward", "").strip() or None
     with read_transaction(own_writes=True) as session:
         listed = services.list_turfs(session, organization_id=_org(), ward=ward)
+        needs = language_needs(session, organization_id=_org(), turf_ids=[t.id for t in listed])
+        canvassers = users.list_users(session, organization_id=_org(), role="canvasser") if needs else []
+    suggestions = {turf_id: suggest_canvassers(turf_needs, canvassers) for turf_id, turf_needs in needs.items()}
     collection = {"type": "FeatureCollection", "features": [_feature(t) for t in listed]}
     return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=_map_json(collection),
-                           map_settings=_map_settings(), holder=_holder)
+                           map_settings=_map_settings(), holder=_holder, needs=needs, suggestions=suggestions)
 
 
 @blp.get("/turfs/<int:turf_id>")
@@ -202,6 +231,7 @@ def turf(turf_id: int):
         campaigns = list_campaigns(session, organization_id=_org(), status="active")
         everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
         team_list = teams.list_teams(session, organization_id=_org())
+        needs = language_needs(session, organization_id=_org(), turf_ids=[turf_id]).get(turf_id, [])
     canvassers = [u for u in everyone if u.is_active and "canvasser" in u.roles]
     names = {("canvasser_id", u.id): u.name for u in everyone} | {("team_id", t.id): f"team {t.name}" for t in team_list}
     holder_names = {  # the history names a lease's holder by id: show their name
@@ -211,7 +241,8 @@ def turf(turf_id: int):
     collection = {"type": "FeatureCollection", "features": [_feature(listing)]}
     return render_template("console/turf.html", turf=listing, history=history, campaigns=campaigns,
                            canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=_map_json(collection),
-                           map_settings=_map_settings(), holder=_holder(listing.assignment))
+                           map_settings=_map_settings(), holder=_holder(listing.assignment), needs=needs,
+                           suggestions=suggest_canvassers(needs, canvassers))
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -247,17 +278,17 @@ def turf_assignment(turf_id: int):
                 if hours:
                     kwargs["lease_hours"] = hours
                 view = write(session, default_lease_hours=default_hours, reason=reason, **scope, **kwargs)
-                flash(f"Turf {view.turf['name']} leased to "
-                      f"{(view.canvasser or view.team or {}).get('name')} until {view.leased_until:%Y-%m-%d %H:%M} UTC.",
+                flash(gettext("Turf %(turf)s leased to %(holder)s until %(until)s UTC.", turf=view.turf["name"],
+                              holder=(view.canvasser or view.team or {}).get("name"), until=_until(view.leased_until)),
                       "ok")
             elif action == "extend":
                 view = leases.extend_lease(session, lease_hours=hours or default_hours, reason=reason, **scope)
-                flash(f"Lease extended until {view.leased_until:%Y-%m-%d %H:%M} UTC.", "ok")
+                flash(gettext("Lease extended until %(until)s UTC.", until=_until(view.leased_until)), "ok")
             elif action == "release":
                 leases.release_turf(session, reason=reason, **scope)
-                flash("Lease released: the turf is ready again.", "ok")
+                flash(gettext("Lease released: the turf is ready again."), "ok")
             else:
-                flash("Unknown action.", "error")
+                flash(gettext("Unknown action."), "error")
     except DomainError as error:
         if error.kind == "not_found" and error.code == "turf_not_found":
             raise
@@ -311,7 +342,7 @@ def keep_cut():
     except DomainError as error:
         _flash_error(error)
         return redirect(url_for("console.cut", ward=ward, target_doors=target or ""))
-    flash(f"Ward {ward} cut into {count} turfs.", "ok")
+    flash(gettext("Ward %(ward)s cut into %(count)s turfs.", ward=ward, count=count), "ok")
     return redirect(url_for("console.turfs", ward=ward))
 
 
@@ -340,7 +371,7 @@ def invite_user():
             made = users.create_user(session, organization_id=user.organization_id, actor=user, ip_address=client_ip(),
                                      email=request.form.get("email", ""), name=request.form.get("name", ""),
                                      roles=roles, password=request.form.get("password") or None)
-            flash(f"{made.name} added.", "ok")
+            flash(gettext("%(name)s added.", name=made.name), "ok")
     except DomainError as error:
         _flash_error(error)
     return redirect(url_for("console.canvassers"))
@@ -355,11 +386,12 @@ def change_user(user_id: int):
         with transaction(db.session) as session:
             if request.form.get("action") == "deactivate":
                 changed = accounts.deactivate_user(session, **scope)
-                flash(f"{changed.name} deactivated.", "ok")
+                flash(gettext("%(name)s deactivated.", name=changed.name), "ok")
             else:
                 roles = [r for r in ROLES if request.form.get(f"role_{r}")]
                 changed = accounts.update_user(session, roles=roles, **scope)
-                flash(f"{changed.name}'s roles: {', '.join(changed.roles) or 'none'}.", "ok")
+                flash(gettext("%(name)s's roles: %(roles)s.", name=changed.name,
+                              roles=", ".join(role_label(r) for r in changed.roles) or gettext("none")), "ok")
     except DomainError as error:
         if error.kind == "not_found":
             raise
@@ -376,7 +408,7 @@ def create_team():
         with transaction(db.session) as session:
             team = teams.create_team(session, organization_id=user.organization_id, actor_id=user.id,
                                      name=request.form.get("name", ""), member_ids=member_ids, ip_address=client_ip())
-            flash(f"Team {team.name} made.", "ok")
+            flash(gettext("Team %(name)s made.", name=team.name), "ok")
     except DomainError as error:
         _flash_error(error)
     return redirect(url_for("console.canvassers"))
@@ -407,7 +439,7 @@ def resolve_conflict(conflict_id: int):
             conflicts.resolve_conflict(session, organization_id=user.organization_id, conflict_id=conflict_id,
                                        keep_contact_id=keep if keep is not None else 0, actor=user,
                                        ip_address=client_ip())
-        flash("Conflict resolved: the door's result follows the one kept.", "ok")
+        flash(gettext("Conflict resolved: the door's result follows the one kept."), "ok")
     except DomainError as error:
         if error.kind == "not_found":
             raise
@@ -425,19 +457,20 @@ def _answer(question, raw: str):
         return None
     if question.kind == "scale":
         if not raw.isdigit():
-            raise ValueError(f"{question.prompt}: a number")
+            raise ValueError(gettext("%(prompt)s: a number", prompt=question.prompt))
         return int(raw)
     if question.kind == "yes_no":
         if raw.lower() in ("y", "yes"):
             return True
         if raw.lower() in ("n", "no"):
             return False
-        raise ValueError(f"{question.prompt}: Y or N")
+        raise ValueError(gettext("%(prompt)s: Y or N", prompt=question.prompt))
     if question.kind == "choice":
         for choice in question.choices or []:
             if choice.lower() == raw.lower():
                 return choice
-        raise ValueError(f"{question.prompt}: one of {', '.join(question.choices or [])}")
+        raise ValueError(gettext("%(prompt)s: one of %(choices)s", prompt=question.prompt,
+                                 choices=", ".join(question.choices or [])))
     return raw
 
 
@@ -500,9 +533,9 @@ def _key_in_sheet(session, user, lease, questions, tz: str) -> tuple[list[dict],
             continue
         try:
             if walked_on is None or walked_on > local_today(tz):
-                raise ValueError("the day walked is missing or in the future")
+                raise ValueError(gettext("the day walked is missing or in the future"))
             if not row["code"]:
-                raise ValueError("an entry code is needed")
+                raise ValueError(gettext("an entry code is needed"))
             match = resolve_entry_code(session, organization_id=user.organization_id, code=row["code"],
                                        assignment_id=lease.id)
             row["address"] = match.address["line1"] + (f" #{match.address['unit']}" if match.address["unit"] else "")
@@ -521,7 +554,7 @@ def _key_in_sheet(session, user, lease, questions, tz: str) -> tuple[list[dict],
             elif row["result"]:
                 item["result_code"] = row["result"]
             else:
-                raise ValueError("a result is needed (T, or a result code)")
+                raise ValueError(gettext("a result is needed (T, or a result code)"))
         except DomainError as error:
             row["status"], row["message"] = "rejected", error.message
             continue
@@ -539,8 +572,10 @@ def _key_in_sheet(session, user, lease, questions, tz: str) -> tuple[list[dict],
             if result.status == "rejected":
                 row["message"] = result.error.message
             elif result.status == "duplicate":
-                row["message"] = "already stored: nothing stored twice"
+                row["message"] = gettext("already stored: nothing stored twice")
+            elif result.conflict:
+                row["message"] = gettext("stored (conflicts with another result for this door)")
             else:
-                row["message"] = "stored" + (" (conflicts with another result for this door)" if result.conflict else "")
+                row["message"] = gettext("stored")
     counts = {status: sum(1 for r in rows if r["status"] == status) for status in ("created", "duplicate", "rejected")}
     return rows, counts

@@ -16,6 +16,7 @@ import secrets
 from functools import wraps
 
 from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from api.auth import set_current_user
 from api.extensions import db
@@ -40,7 +41,7 @@ def csrf_ok() -> bool:
 
 
 def refuse_csrf():
-    return render_template("console/message.html", title="Form expired", message=(
+    return render_template("console/message.html", title=gettext("Form expired"), message=gettext(
         "This form has expired or did not come from this site: go back, reload the page and try again.")), 400
 
 

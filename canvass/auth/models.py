@@ -50,6 +50,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     person_id: Mapped[int | None] = mapped_column(BigInteger)
+    # BCP 47 tags of the languages the user speaks, strongest first (turf suggestions match doors to them).
+    languages: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -23,7 +23,7 @@ from canvass.auth.passwords import (
 )
 from canvass.db import get_tenant_row, utcnow
 from canvass.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from canvass.normalize import EMAIL_PATTERN, normalize_email
+from canvass.normalize import EMAIL_PATTERN, language_tags_or_error, normalize_email
 
 TOKEN_PREFIX = "cvs_"
 
@@ -126,6 +126,7 @@ class Principal:
     token_id: int
     # The token was last marked as used over a minute ago (or never): see touch_token.
     token_needs_touch: bool
+    languages: tuple[str, ...] = ()  # BCP 47 tags the user speaks (GET /v1/me)
 
     def has_any_role(self, *roles: str) -> bool:
         return bool(set(self.roles) & set(roles))
@@ -135,7 +136,7 @@ class Principal:
 # authenticated request's time, see docs/benchmarks.md).
 _RESOLVE_TOKEN_SQL = text("""
     SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at,
-           u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active,
+           u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active, u.languages,
            o.slug AS organization_slug, o.name AS organization_name
     FROM api_tokens t
     JOIN users u ON u.id = t.user_id
@@ -168,6 +169,7 @@ def resolve_token(session: Session, *, raw_token: str) -> Principal:
                                                               row.organization_name),
         token_id=row.token_id,
         token_needs_touch=row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1),
+        languages=tuple(row.languages),
     )
 
 
@@ -263,9 +265,11 @@ def create_user(
     roles,
     password: str | None = None,
     phone: str | None = None,
+    languages=(),
     actor: User | None = None,
     ip_address: str | None = None,
 ) -> User:
+    languages = language_tags_or_error(list(languages or ()), field="languages")
     email = normalize_email(email)
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise ValidationFailed("email is not a valid address", details={"email": ["not a valid e-mail address"]})
@@ -283,6 +287,7 @@ def create_user(
         name=name.strip(),
         phone=phone,
         roles=roles,
+        languages=languages,
         password_hash=hash_password(password) if password else None,
     )
     session.add(user)
@@ -311,9 +316,14 @@ def update_user(
     roles=None,
     is_active: bool | None = None,
     password: str | None = None,
+    languages=None,
     ip_address: str | None = None,
 ) -> User:
+    if languages is not None:  # checked first: a bad tag changes nothing
+        languages = language_tags_or_error(list(languages), field="languages")
     user = get_user(session, organization_id=organization_id, user_id=user_id)
+    if languages is not None:
+        user.languages = languages
     if name is not None:
         if not name.strip():
             raise ValidationFailed("name must not be blank", details={"name": ["must not be blank"]})

@@ -69,6 +69,9 @@ class Campaign(Base):
     pledge_types: Mapped[list[str]] = mapped_column(ARRAY(Text))
     # Recontact rules and other knobs (e.g. {"recontact_refused": true}), see campaigns/services.py.
     settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    # The script and questions in other languages: {tag: {script?, questions?: [{prompt, choices?}]}},
+    # questions by position; answers are still recorded in the campaign's own choices.
+    translations: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -8,6 +8,11 @@ standard ones).
 Questions are fixed once contacts have answered them: answers point at
 question ids, so replacing the questions of a campaign in use is a conflict
 (start a new campaign instead).
+
+Translations: {tag: {script?, questions?: [{prompt, choices?}]}}, one entry per BCP 47 tag, its
+questions in the campaign's order, a choice question's choices one for one (the phone shows the
+translated label and records the campaign's own choice). Replacing the questions needs translations
+that still fit them.
 """
 from __future__ import annotations
 
@@ -26,11 +31,13 @@ from canvass.campaigns.models import (
     Question,
 )
 from canvass.db import get_tenant_row
-from canvass.errors import Conflict, NotFound, ValidationFailed
+from canvass.errors import Conflict, MalformedInput, NotFound, ValidationFailed
+from canvass.normalize import language_tag_or_error
 
 CAMPAIGN_STATUSES = ("active", "archived")
 MAX_QUESTIONS = 50
 MAX_CHOICES = 20
+MAX_TRANSLATIONS = 20
 # Campaign settings and their types. `recontact_refused`: households whose latest
 # contact in the campaign is `refused` stay on walk lists (default: they leave).
 CAMPAIGN_SETTINGS = {"recontact_refused": bool}
@@ -95,6 +102,64 @@ def _questions(questions) -> list[dict]:
     return cleaned
 
 
+def _translations(translations, questions: list[dict]) -> dict:
+    """Checked and normalized translations for these (cleaned) questions; a bad tag is a 400."""
+    translations = dict(translations or {})
+    if len(translations) > MAX_TRANSLATIONS:
+        raise ValidationFailed(f"at most {MAX_TRANSLATIONS} languages",
+                               details={"translations": [f"at most {MAX_TRANSLATIONS} languages"]})
+    cleaned: dict[str, dict] = {}
+    for raw_tag in translations:
+        tag = language_tag_or_error(raw_tag, field="translations")
+        if tag is None:
+            raise MalformedInput("a translation's language must not be blank", code="invalid_language_tag",
+                                 details={"translations": ["a language must not be blank"]})
+        if tag in cleaned:
+            raise ValidationFailed(f"translations name {tag} twice",
+                                   details={"translations": {raw_tag: [f"{tag} is given twice"]}})
+        cleaned[tag] = {}
+    errors: dict = {}
+    for raw_tag, tag in zip(translations, cleaned):
+        entry = translations[raw_tag] or {}
+        problems: dict = {}
+        script = entry.get("script")
+        if script is not None:
+            cleaned[tag]["script"] = str(script)
+        if entry.get("questions") is not None:
+            given = list(entry["questions"])
+            if len(given) != len(questions):
+                problems["questions"] = [f"give all {len(questions)} question(s), in the campaign's order"]
+            else:
+                translated, question_errors = [], {}
+                for index, (question, item) in enumerate(zip(questions, given)):
+                    prompt = str(item.get("prompt") or "").strip()
+                    choices = item.get("choices")
+                    wrong = {}
+                    if not prompt:
+                        wrong["prompt"] = ["must not be blank"]
+                    if question["kind"] == "choice":
+                        choices = [str(c).strip() for c in (choices or [])]
+                        if len(choices) != len(question["choices"]) or not all(choices):
+                            wrong["choices"] = [f"give all {len(question['choices'])} choices, in order, none blank"]
+                    elif choices is not None:
+                        wrong["choices"] = ["only choice questions have choices"]
+                    if wrong:
+                        question_errors[str(index)] = wrong
+                    translated.append({"prompt": prompt, **({"choices": choices} if question["kind"] == "choice" else {})})
+                if question_errors:
+                    problems["questions"] = question_errors
+                cleaned[tag]["questions"] = translated
+        if problems:
+            errors[tag] = problems
+    if errors:
+        raise ValidationFailed("translations did not pass validation", details={"translations": errors})
+    return cleaned
+
+
+def _current_questions(campaign: Campaign) -> list[dict]:
+    return [{"prompt": q.prompt, "kind": q.kind, "choices": q.choices} for q in campaign.questions]
+
+
 def _blank(field: str, value: str) -> str:
     if not (value or "").strip():
         raise ValidationFailed(f"{field} must not be blank", details={field: ["must not be blank"]})
@@ -124,6 +189,7 @@ def create_campaign(
     phone_result_codes=None,
     pledge_types=None,
     settings=None,
+    translations=None,
     ip_address: str | None = None,
 ) -> Campaign:
     if kind not in CAMPAIGN_KINDS:
@@ -142,6 +208,7 @@ def create_campaign(
         created_by_id=actor.id if actor else None,
     )
     cleaned = _questions(questions)
+    campaign.translations = _translations(translations, cleaned)
     session.add(campaign)
     session.flush()
     _add_questions(session, campaign, cleaned)
@@ -176,7 +243,7 @@ def list_campaigns(session: Session, *, organization_id: int, status: str | None
 def update_campaign(
     session: Session, *, organization_id: int, campaign_id: int, actor: User, ip_address: str | None = None, **changes
 ) -> Campaign:
-    """Change what was given: name, script, description, status, code lists, settings, questions."""
+    """Change what was given: name, script, description, status, code lists, settings, questions, translations."""
     campaign = get_campaign(session, organization_id=organization_id, campaign_id=campaign_id, for_update=True)
     audited = {}
     if "name" in changes:
@@ -217,11 +284,18 @@ def update_campaign(
                 "contacts have answered this campaign's questions; they can no longer be replaced",
                 code="campaign_in_use",
             )
+        if "translations" not in changes:  # the translations must still fit the new questions
+            campaign.translations = _translations(campaign.translations, cleaned)
         for question in list(campaign.questions):
             session.delete(question)
         session.flush()
         _add_questions(session, campaign, cleaned)
         audited["questions"] = len(cleaned)
+    if "translations" in changes:
+        translations = _translations(changes["translations"], _current_questions(campaign))
+        if translations != campaign.translations:
+            audited["translations"] = sorted(translations)
+            campaign.translations = translations
     session.flush()
     if audited:
         record_audit_event(

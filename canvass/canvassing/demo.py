@@ -31,6 +31,47 @@ DEMO_CAMPAIGN = {
         {"prompt": "Anything you want the organization to know?", "kind": "text"},
     ],
     "pledge_types": ["issue", "member", "volunteer"],
+    # The ward's doors speak Spanish, Polish and Chinese too (canvass/demo.py gives some residents these).
+    "translations": {
+        "es": {
+            "script": (
+                "Hola, soy {name}, vecino de 33rd Ward Working Families. El Concejo Municipal vota pronto la "
+                "licencia pagada para todos los trabajadores de Chicago. ¿Le puedo hacer unas preguntas rápidas?"
+            ),
+            "questions": [
+                {"prompt": "¿Cuánto apoya la licencia pagada para todos los trabajadores?"},
+                {"prompt": "¿Qué es lo que más le importa a su hogar ahora mismo?",
+                 "choices": ["Renta y vivienda", "Salarios", "Seguridad pública", "Escuelas", "Transporte público"]},
+                {"prompt": "¿Llamará a su concejal antes de la votación?"},
+                {"prompt": "¿Hay algo más que quiera que sepa la organización?"},
+            ],
+        },
+        "pl": {
+            "script": (
+                "Dzień dobry, jestem {name}, sąsiad z 33rd Ward Working Families. Rada Miasta wkrótce głosuje "
+                "nad płatnym urlopem dla wszystkich pracowników w Chicago. Czy mogę zadać kilka krótkich pytań?"
+            ),
+            "questions": [
+                {"prompt": "Na ile popiera Pan/Pani płatny urlop dla wszystkich pracowników?"},
+                {"prompt": "Co jest teraz najważniejsze dla Pana/Pani domu?",
+                 "choices": ["Czynsz i mieszkanie", "Płace", "Bezpieczeństwo", "Szkoły", "Komunikacja miejska"]},
+                {"prompt": "Czy zadzwoni Pan/Pani do radnego przed głosowaniem?"},
+                {"prompt": "Czy chce Pan/Pani coś przekazać organizacji?"},
+            ],
+        },
+        "zh-Hans": {
+            "script": (
+                "您好，我是 {name}，33rd Ward Working Families 的邻居。市议会即将投票表决芝加哥所有劳动者的带薪假。"
+                "可以问您几个简短的问题吗？"
+            ),
+            "questions": [
+                {"prompt": "您有多支持为所有劳动者提供带薪假？"},
+                {"prompt": "您家现在最关心的是什么？", "choices": ["房租和住房", "工资", "公共安全", "学校", "公共交通"]},
+                {"prompt": "投票前您会给您的市议员打电话吗？"},
+                {"prompt": "还有什么想让我们组织知道的吗？"},
+            ],
+        },
+    },
 }
 
 

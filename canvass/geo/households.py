@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from canvass.errors import ValidationFailed
 from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
 from canvass.geo.boundaries import placement_sql
-from canvass.normalize import clean_email, clean_phone, name_key
+from canvass.normalize import clean_email, clean_language_tag, clean_phone, name_key
 
 __all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
 
@@ -45,6 +45,7 @@ COLUMN_ALIASES = {
     "last_name": ("last_name", "lastname"),
     "phone": ("phone", "phone_number"),
     "email": ("email", "email_address"),
+    "language": ("language", "preferred_language", "lang"),
 }
 REQUIRED_COLUMNS = ("address", "latitude", "longitude")
 # Longest value accepted per column (the database columns are bounded or indexed).
@@ -63,11 +64,12 @@ _HOUSEHOLDS = "household_import_households"
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
     "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
+    "language",
 )
 # Their types, for binary COPY (psycopg packs each row in C: ~3x faster than CSV text).
 _STAGE_TYPES = (
     "int4", "text", "text", "text", "text", "text", "float8", "float8", "text", "int4", "int4",
-    "text", "text", "text", "text", "text", "text", "text", "text", "bool",
+    "text", "text", "text", "text", "text", "text", "text", "text", "bool", "text",
 )
 
 
@@ -260,7 +262,8 @@ def import_households(
             line int NOT NULL, address_key text NOT NULL, line1 text NOT NULL, city text NOT NULL,
             state text NOT NULL, zip text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL, street text,
             house_number int, block int, side text, unit text NOT NULL, external_id text, first_name text NOT NULL,
-            last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL
+            last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL,
+            language text
         ) ON COMMIT DROP
     """))
 
@@ -269,11 +272,12 @@ def import_households(
             target.append(RowProblem(line, reason))
 
     normalizer = _Normalizer()
+    languages: dict[str, str | None] = {}  # a file repeats a few tags: each is checked once
     i_address, i_lat, i_lon = positions["address"], positions["latitude"], positions["longitude"]
     optional = {c: positions.get(c) for c in COLUMN_ALIASES if c not in REQUIRED_COLUMNS}
     i_unit, i_city, i_state, i_zip = optional["unit"], optional["city"], optional["state"], optional["zip"]
     i_ext, i_first, i_last = optional["external_id"], optional["first_name"], optional["last_name"]
-    i_phone, i_email = optional["phone"], optional["email"]
+    i_phone, i_email, i_language = optional["phone"], optional["email"], optional["language"]
     length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
 
     raw_connection = session.connection().connection.driver_connection
@@ -328,7 +332,7 @@ def import_households(
                     first = record[i_first].strip() if i_first is not None else ""
                     last = record[i_last].strip() if i_last is not None else ""
                     has_person = bool(first or last)
-                    external_id = phone = email = None
+                    external_id = phone = email = language = None
                     key = ""
                     if has_person:
                         key = name_key(first, last)
@@ -346,6 +350,14 @@ def import_households(
                             except ValueError as error:
                                 summary.warning_count += 1
                                 problem(summary.warnings, start, f"{error}; email not imported")
+                        if i_language is not None and record[i_language].strip():
+                            try:
+                                language = languages.get(record[i_language])
+                                if language is None:
+                                    language = languages[record[i_language]] = clean_language_tag(record[i_language])
+                            except ValueError as error:
+                                summary.warning_count += 1
+                                problem(summary.warnings, start, f"{error}; language not imported")
                 except _RowError as error:
                     summary.rows_skipped += 1
                     problem(summary.errors, start, str(error))
@@ -355,6 +367,7 @@ def import_households(
                 copy.write_row((
                     start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
                     street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
+                    language,
                 ))
     staged = summary.rows_read - summary.rows_skipped
     if summary.rows_read == 0:
@@ -481,7 +494,8 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     """)
     run(f"ANALYZE {_HOUSEHOLDS}")
     people_src = f"""
-        SELECT s.line, s.external_id, h.household_id, s.first_name, s.last_name, s.name_key, s.phone, s.email
+        SELECT s.line, s.external_id, h.household_id, s.first_name, s.last_name, s.name_key, s.phone, s.email,
+               s.language
         FROM {_STAGE} s
         JOIN {_HOUSEHOLDS} h ON h.address_key = s.address_key AND h.unit = s.unit
         WHERE s.has_person
@@ -495,27 +509,29 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     created, updated = run(f"""
         WITH src AS (
             SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
-                   src.email, p.id AS person_id
+                   src.email, src.language, p.id AS person_id
             FROM ({people_src}) src
             LEFT JOIN people p ON p.organization_id = :org AND p.external_id = src.external_id
             WHERE src.external_id IS NOT NULL
         ), inserted AS (
             INSERT INTO people (organization_id, household_id, external_id, first_name, last_name, name_key,
-                                phone, email, source)
-            SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, 'import'
+                                phone, email, language, source)
+            SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
             FROM src WHERE person_id IS NULL
             RETURNING 1
         ), updated AS (
             UPDATE people p
                SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
                    name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                   language = coalesce(src.language, p.language),
                    residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
                    updated_at = now()
               FROM src
              WHERE p.organization_id = :org AND p.id = src.person_id
-               AND (p.household_id, p.first_name, p.last_name, p.phone, p.email)
+               AND (p.household_id, p.first_name, p.last_name, p.phone, p.email, p.language)
                    IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
-                                     coalesce(src.phone, p.phone), coalesce(src.email, p.email))
+                                     coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                     coalesce(src.language, p.language))
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
@@ -527,14 +543,17 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
             WHERE external_id IS NULL ORDER BY household_id, name_key, line
         ), updated AS (
             UPDATE people p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
-                   updated_at = now()
+                   language = coalesce(src.language, p.language), updated_at = now()
               FROM src
              WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
-               AND (p.phone, p.email) IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email))
+               AND (p.phone, p.email, p.language)
+                   IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                     coalesce(src.language, p.language))
             RETURNING 1
         ), inserted AS (
-            INSERT INTO people (organization_id, household_id, first_name, last_name, name_key, phone, email, source)
-            SELECT :org, household_id, first_name, last_name, name_key, phone, email, 'import' FROM src
+            INSERT INTO people (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
+                                source)
+            SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
             WHERE NOT EXISTS (
                 SELECT 1 FROM people p
                 WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key

@@ -22,7 +22,7 @@ from canvass.audit.services import record_audit_event
 from canvass.auth.models import User
 from canvass.db import get_tenant_row
 from canvass.errors import NotFound, ValidationFailed
-from canvass.normalize import clean_email, clean_phone, name_key
+from canvass.normalize import clean_email, clean_phone, language_tag_or_error, name_key
 from canvass.people.details import record_manual_details
 from canvass.people.models import Person, PersonContactDetail
 
@@ -159,11 +159,16 @@ def update_person(
     do_not_contact: bool | None = None,
     phone: str | None = None,
     email: str | None = None,
+    language: str | None = None,
     ip_address: str | None = None,
 ):
-    """An organizer's corrections: contact details, and do-not-contact (honoured everywhere, audited)."""
+    """An organizer's corrections: contact details, preferred language (blank clears it), and
+    do-not-contact (honoured everywhere, audited)."""
+    cleaned_language = language_tag_or_error(language, field="language") if language is not None else None
     person = get_person(session, organization_id=organization_id, person_id=person_id, for_update=True)
     changes = {}
+    if language is not None and cleaned_language != person.language:
+        changes["language"], person.language = [person.language, cleaned_language], cleaned_language
     for name, value, clean in (("phone", phone, clean_phone), ("email", email, clean_email)):
         if value is None:
             continue

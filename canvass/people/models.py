@@ -40,6 +40,8 @@ class Person(Base):
     name_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     phone: Mapped[str | None] = mapped_column(String(32))  # digits only, e.g. 13125550100
     email: Mapped[str | None] = mapped_column(String(254))  # lowercased
+    # Preferred language, a BCP 47 tag in canonical case (es, pl, zh-Hans; canvass.normalize.clean_language_tag).
+    language: Mapped[str | None] = mapped_column(String(35))
     source: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
     # moved: the residence is no longer current (person stays, household link kept for history).
     residence_current: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

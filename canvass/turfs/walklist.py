@@ -102,7 +102,8 @@ _DOCUMENT_SQL = text(f"""
         JOIN campaigns c ON c.organization_id = a.organization_id AND c.id = a.campaign_id
         WHERE a.organization_id = :org AND a.id = :assignment_id
     ), stops AS (
-        SELECT s.seq, s.household_id, b.line1, h.unit, b.city, b.state, b.zip, b.location, last.result
+        SELECT s.seq, s.household_id, b.line1, h.unit, b.city, b.state, b.zip, b.location, last.result,
+               residents.people, residents.languages
         FROM head
         JOIN turf_stops s ON s.organization_id = :org AND s.turf_id = head.turf_id
         JOIN households h ON h.organization_id = s.organization_id AND h.id = s.household_id
@@ -117,6 +118,16 @@ _DOCUMENT_SQL = text(f"""
             ORDER BY c.occurred_at DESC, c.id DESC
             LIMIT 1
         ) last ON true
+        -- the current residents, and their preferred languages (one read of people per door)
+        LEFT JOIN LATERAL (
+            SELECT json_agg(json_build_object('id', p.id, 'first_name', p.first_name, 'last_name', p.last_name,
+                                              'language', p.language)
+                            ORDER BY p.last_name, p.first_name, p.id) AS people,
+                   array_agg(p.language) FILTER (WHERE p.language IS NOT NULL) AS languages
+            FROM people p
+            WHERE p.organization_id = s.organization_id AND p.household_id = s.household_id
+              AND p.residence_current AND NOT p.deceased AND NOT p.do_not_contact AND p.merged_into_id IS NULL
+        ) residents ON true
         WHERE NOT h.do_not_contact AND NOT h.wrong_address
           AND (head.recontact_refused OR last.result IS DISTINCT FROM 'refused')
     )
@@ -129,7 +140,7 @@ _DOCUMENT_SQL = text(f"""
                'turf', json_build_object('id', t.id, 'name', t.name, 'ward', w.name,
                                          'geometry', ST_AsGeoJSON(t.geom, 6)::json),
                'campaign', json_build_object(
-                   'id', c.id, 'name', c.name, 'script', c.script,
+                   'id', c.id, 'name', c.name, 'script', c.script, 'translations', c.translations,
                    'questions', coalesce((
                        SELECT json_agg(json_build_object('id', q.id, 'prompt', q.prompt, 'kind', q.kind,
                                                          'choices', q.choices) ORDER BY q.position)
@@ -148,14 +159,11 @@ _DOCUMENT_SQL = text(f"""
                        'address', json_build_object('line1', s.line1, 'unit', s.unit, 'city', s.city,
                                                     'state', s.state, 'zip', s.zip),
                        'location', json_build_object('lat', ST_Y(s.location), 'lon', ST_X(s.location)),
-                       'people', coalesce((
-                           SELECT json_agg(json_build_object('id', p.id, 'first_name', p.first_name,
-                                                             'last_name', p.last_name)
-                                           ORDER BY p.last_name, p.first_name, p.id)
-                           FROM people p
-                           WHERE p.organization_id = :org AND p.household_id = s.household_id
-                             AND p.residence_current AND NOT p.deceased AND NOT p.do_not_contact
-                             AND p.merged_into_id IS NULL), '[]'),
+                       'people', coalesce(s.people, '[]'),
+                       -- the door's languages: its residents' preferred ones, the most spoken first
+                       'languages', coalesce((
+                           SELECT json_agg(lang ORDER BY n DESC, lang)
+                           FROM (SELECT lang, count(*) AS n FROM unnest(s.languages) AS lang GROUP BY lang) spoken), '[]'),
                        'last_result', s.result) ORDER BY s.seq)
                    FROM stops s), '[]')
            )::text AS document

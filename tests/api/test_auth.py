@@ -33,6 +33,7 @@ def test_login_returns_bearer_token_and_user_as_in_contract(client, canvasser, c
         "email": "carmen@example.org",
         "roles": ["canvasser"],
         "organization": {"id": canvasser.organization_id, "slug": "ward33-wf", "name": "33rd Ward Working Families"},
+        "languages": [],  # additive (issue 13): the languages the user speaks
     }
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200

@@ -115,6 +115,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("DELETE", "/v1/users/<int:user_id>/tokens"): (ADMIN, 200, 404),
     ("GET", "/"): (PUBLIC, 302, 302),
     ("GET", "/dashboard"): (PUBLIC, 200, 200),
+    ("GET", "/app/messages/<locale>.json"): (PUBLIC, 200, 200),  # the canvasser app's catalog (api/i18n.py)
     ("GET", "/healthz"): (PUBLIC, 200, 200),
     ("GET", "/sign-in"): (PUBLIC, 200, 200),
     ("GET", "/static/<path:filename>"): (PUBLIC, 200, 200),
@@ -214,7 +215,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
 NO_TOKEN = {("GET", "/walklists/<int:assignment_id>/print"): 200}  # a loader that fetches with the token
 
 TOKEN_STATES = ("none", "expired", "revoked")
-VALUES_NOT_IDS = {"kind": "contacts", "filename": "css/dashboard.css"}
+VALUES_NOT_IDS = {"kind": "contacts", "filename": "css/dashboard.css", "locale": "es"}
 DOCS_ASSET = "swagger-ui.css"
 
 

@@ -68,6 +68,11 @@ def test_demo_seeds_once_with_if_empty(app, db_session):
     assert count(Boundary) == 18  # ward 33 and its 17 precincts, shipped with the package
     assert count(Household) == 500 and count(Turf) >= 4 and count(Campaign) == 1
     assert count(Assignment) == 1  # the demo canvasser has a walk list on first sign-in
+    from canvass.people.models import Person
+
+    spoken = set(db_session.execute(select(Person.language).where(Person.language.is_not(None))).scalars())
+    assert spoken == {"es", "pl", "zh-Hans"}  # the console's turf pages have languages to show
+    assert set(db_session.execute(select(Campaign.translations)).scalar_one()) == {"es", "pl", "zh-Hans"}
     again = run(app, "demo", "--if-empty")
     assert again.exit_code == 0 and "not seeded" in again.output
 

@@ -59,7 +59,8 @@ def test_a_canvassers_walk_list_carries_no_email_phone_or_other_households_notes
         assert private not in text
     for stop in response.get_json()["stops"]:
         for person in stop["people"]:
-            assert set(person) <= {"id", "first_name", "last_name"}
+            # The preferred language is what a canvasser needs at the door (issue 13); no contact details.
+            assert set(person) <= {"id", "first_name", "last_name", "language"}
 
 
 def test_tokens_passwords_and_personal_data_never_reach_the_logs(client, db_session, door, caplog, clean_redis):

@@ -68,17 +68,17 @@ def test_the_walk_list_has_the_contract_shape_in_walking_order(client, walk):
     assert body["turf"]["id"] == walk.turf.id and body["turf"]["name"] == "Roscoe"
     assert body["turf"]["geometry"]["type"] == "MultiPolygon"
     campaign = body["campaign"]
-    assert set(campaign) == {"id", "name", "script", "questions", "result_codes", "pledge_types"}
+    assert set(campaign) == {"id", "name", "script", "questions", "result_codes", "pledge_types", "translations"}
     assert campaign["questions"] == [{"id": campaign["questions"][0]["id"], "prompt": "Who will you vote for?",
                                       "kind": "choice", "choices": ["A", "B"]}]
     assert {"code": "not_home", "label": "Not home"} in campaign["result_codes"]
     assert {"code": "vote", "label": "Pledge to vote"} in campaign["pledge_types"]
     assert [s["seq"] for s in body["stops"]] == [1, 2, 3]
     first = body["stops"][0]
-    assert set(first) == {"seq", "household_id", "address", "location", "people", "last_result"}
+    assert set(first) == {"seq", "household_id", "address", "location", "people", "last_result", "languages"}
     assert first["address"] == {"line1": "2150 W ROSCOE ST", "unit": "1", "city": "Chicago", "state": "IL", "zip": "60618"}
     assert first["location"] == {"lat": 41.95, "lon": -87.71}
-    assert first["people"] == [{"id": walk.people[0].id, "first_name": "Ana", "last_name": "Doe0"}]
+    assert first["people"] == [{"id": walk.people[0].id, "first_name": "Ana", "last_name": "Doe0", "language": None}]
     assert first["last_result"] is None
     # Only what a canvasser needs: no phone numbers or e-mail addresses anywhere.
     assert b"5550100" not in response.data and b"example.org" not in response.data

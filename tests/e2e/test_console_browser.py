@@ -211,3 +211,28 @@ def test_a_canvasser_lands_on_their_assignments_not_an_error(browser, console):
     browser.get(f"{console.url}/console/turfs")
     assert "This page is for" in browser.find_element(By.TAG_NAME, "h1").text
     screenshot(browser, "console-canvasser")
+
+
+def test_the_language_switcher_works_from_the_keyboard_and_the_choice_is_remembered(browser, console):
+    browser.set_window_size(360, 800)
+    sign_in_by_keyboard(browser, console, console.lead_email)
+    wait(browser).until(EC.url_contains("/console/turfs"))
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    for _ in range(300):  # tab through the page to the switcher's Spanish link
+        if browser.switch_to.active_element.text == "Español":
+            break
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("hreflang") == "es"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Zonas"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert_fits_the_screen(browser)
+    screenshot(browser, "console-turfs-es-360px")
+    browser.get(f"{console.url}/console/people")  # no ?lang: the session remembers Spanish
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Promotores y equipos"
+    browser.get(f"{console.url}/console/people?lang=zh")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "拜访员与小组"
+    assert accessibility_problems(browser) == []
+    assert_fits_the_screen(browser)
+    assert severe_console_messages(browser) == []
