@@ -450,6 +450,10 @@ def resolve_conflict(conflict_id: int):
 # --- keying paper walk lists back in -------------------------------------------------------
 
 
+YES_WORDS = frozenset({"y", "yes", "s", "si", "sí", "t", "tak", "是"})
+NO_WORDS = frozenset({"n", "no", "nie", "否"})
+
+
 def _answer(question, raw: str):
     """A typed answer as the question's kind wants it (None: left blank); ValueError with a message."""
     raw = raw.strip()
@@ -460,9 +464,10 @@ def _answer(question, raw: str):
             raise ValueError(gettext("%(prompt)s: a number", prompt=question.prompt))
         return int(raw)
     if question.kind == "yes_no":
-        if raw.lower() in ("y", "yes"):
+        # The sheet's legend is translated (Y/N, S/N, T/N, 是/否): each language's letters and words count.
+        if raw.lower() in YES_WORDS:
             return True
-        if raw.lower() in ("n", "no"):
+        if raw.lower() in NO_WORDS:
             return False
         raise ValueError(gettext("%(prompt)s: Y or N", prompt=question.prompt))
     if question.kind == "choice":

@@ -283,3 +283,15 @@ def test_the_paper_sheets_day_defaults_to_the_organizations_today(awkward_clock,
     sign_in(client, ward.lead)
     page = client.get(f"/console/paper?assignment_id={ward.assignments[0].id}").get_data(as_text=True)
     assert f'name="walked_on" type="date" value="{org_today(ward.org).isoformat()}"' in page
+
+
+def test_paper_yes_no_answers_take_the_letters_of_each_translated_legend():
+    from types import SimpleNamespace
+
+    from api.web.console import _answer
+
+    question = SimpleNamespace(kind="yes_no", prompt="Will you vote?", choices=None)
+    assert [_answer(question, raw) for raw in ("Y", "s", "Sí", "T", "tak", "是")] == [True] * 6
+    assert [_answer(question, raw) for raw in ("N", "no", "Nie", "否")] == [False] * 4
+    with pytest.raises(ValueError):
+        _answer(question, "maybe")
