@@ -41,14 +41,17 @@ _EMPTY = "'{}'::tstzmultirange"
 def rule_versions(session: Session, *, organization_id: int) -> list[dict[str, Any]]:
     """Every version of the organization's rule with the span it was in force: [starts, ends),
     ends None = still in force. A version overtaken before it began has no span and is left out.
-    An organization with no stored version has version 0: the default tree from its settings."""
+    Before the first stored version (an organization made after migration 0008 has none) version 0
+    is in force: the default tree from the settings."""
     rows = session.execute(select(MembershipRuleVersion).where(
         MembershipRuleVersion.organization_id == organization_id).order_by(MembershipRuleVersion.version)
     ).scalars().all()
-    if not rows:
+    spans: list[dict[str, Any]] = []
+    if not rows or rows[0].effective_from > EPOCH:
+        # Before the first stored version (or with none): version 0, the settings' tree, as rules.rule_in_force.
         org = get_organization(session, organization_id)
-        return [{"version": 0, "tree": default_tree(rule_for(org)), "starts": EPOCH, "ends": None}]
-    spans = []
+        spans.append({"version": 0, "tree": default_tree(rule_for(org)), "starts": EPOCH,
+                      "ends": min(r.effective_from for r in rows) if rows else None})
     for i, row in enumerate(rows):
         # In force at t: the highest version that began by t. So a version ends when any later one begins.
         later = [r.effective_from for r in rows[i + 1:]]
