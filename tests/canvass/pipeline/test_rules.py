@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, text
 
 from canvass.errors import Conflict, ValidationFailed
-from canvass.pipeline.membership import default_tree, get_person_membership, rule_for, update_membership_rule
 from canvass.orgs.models import Organization
+from canvass.pipeline.membership import default_tree, get_person_membership, rule_for, update_membership_rule
 from canvass.pipeline.models import MembershipRuleVersion, PipelinePerson
 from canvass.pipeline.rules import (
     count_meeting,
