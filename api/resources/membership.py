@@ -24,7 +24,7 @@ from canvass.errors import Forbidden
 from canvass.pipeline import membership, rules, stages, votes
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
-                description="Membership: the rule (dues OR participation), each person's standing and pipeline")
+                description="Membership: the rule (versioned trees of conditions), each person's standing and pipeline")
 
 STAFF = ("admin", "organizer", "field_lead")
 

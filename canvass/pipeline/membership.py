@@ -101,7 +101,7 @@ def validate_rule(data: dict) -> MembershipRule:
 
 
 def default_tree(rule: MembershipRule) -> dict:
-    """The fixed rule as a rule tree (rules.py): dues cover the date (+ grace) OR N events in M months."""
+    """The default rule tree the settings parameterise: dues cover the date (+ grace) OR N events in M months."""
     return {"op": "or", "rules": [
         {"kind": "dues_current", "params": {"grace_days": rule.grace_days}},
         {"kind": "events_in_window", "params": {"count": rule.events_required, "months": rule.window_months}},
