@@ -54,7 +54,7 @@ CUSTOM_RULE = {"op": "or", "rules": [
                             {"kind": "lives_in_ward", "params": {"wards": ["35"]}}]},
     {"op": "and", "rules": [{"kind": "recent_events", "params": {"count": 2, "of_last": 3, "kind": "meeting"}},
                             {"kind": "endorsed", "params": {"role": "field_lead"}}]},
-    {"kind": "events_in_window", "params": {"count": 3, "months": 2}},
+    {"kind": "events_in_window", "params": {"count": 3, "months": 3}},
     {"kind": "admin_override"},
     {"kind": "dues_continuous", "params": {"days": 20}},
 ]}

@@ -1,5 +1,5 @@
 """Membership rules as AND/OR trees of explained conditions: validation, versions, evaluation
-(set-based, as of a moment), words, and agreement with the rollup's fixed rule."""
+(set-based, as of a moment), words, and agreement with the rollup's standing over time."""
 from datetime import date, timedelta
 
 import pytest

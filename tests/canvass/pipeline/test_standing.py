@@ -13,10 +13,17 @@ from canvass.orgs.services import timezone_for
 from canvass.pipeline.membership import get_person_membership, get_standing_history
 from canvass.pipeline.models import MembershipRuleVersion, PipelinePerson, VoteEligibility
 from canvass.pipeline.rollup import pipeline_snapshot
-from canvass.pipeline.rules import explain_person, record_attestation, set_membership_rule
+from canvass.pipeline.rules import (
+    explain_person,
+    record_attestation,
+    revoke_attestation,
+    set_membership_rule,
+    validate_tree,
+)
 from canvass.pipeline.votes import create_vote
 from tests.canvass.pipeline.builders import at, attended, dues, event, resident, rollup
-from tests.canvass.pipeline.test_rollup import build_neighbourhood
+from tests.canvass.pipeline.test_rollup import CUSTOM_RULE, build_neighbourhood
+from tests.canvass.pipeline.test_rules import members_by_rollup, members_by_rule
 from tests.factories import make_org, make_user, org_today
 
 DUES_AND_ENDORSED = {"op": "and", "rules": [{"kind": "dues_current", "params": {"grace_days": 7}},
@@ -173,3 +180,35 @@ def test_a_rule_changed_at_an_awkward_hour_splits_the_standing_at_that_moment(aw
 
 def org_zone(org):
     return ZoneInfo(timezone_for(org))
+
+
+def test_the_rollup_and_the_point_evaluation_agree_on_a_customised_tree_at_every_edge(db_session):
+    """CUSTOM_RULE (AND/OR of dues with grace, lives in ward, recent meetings AND an endorsement, 3
+    events in 3 months, an override, dues without a gap for 20 days) in force from 1970: who the
+    rollup says is a member equals who rules.py says meets the tree, at each moment a leaf changes."""
+    org = make_org(db_session)
+    tree = validate_tree(CUSTOM_RULE)
+    db_session.add(MembershipRuleVersion(organization_id=org.id, version=1, tree=tree, effective_from=at("1970-01-01")))
+    db_session.flush()
+    _, _, people, _ = build_neighbourhood(db_session, org)
+    lead = make_user(db_session, org=org, roles=("field_lead",), name="Lee Lead")
+    admin = make_user(db_session, org=org, roles=("admin",), name="Ada Admin")
+    record_attestation(db_session, organization_id=org.id, person_id=people[1].id, kind="endorsement", actor=lead,
+                       role="field_lead", expires_at=at("2026-06-01"), now=at("2026-02-01 08:00"))
+    override = record_attestation(db_session, organization_id=org.id, person_id=people[11].id, kind="override",
+                                  actor=admin, reason="paid in kind", now=at("2026-03-25 10:00"))
+    revoke_attestation(db_session, organization_id=org.id, person_id=people[11].id, attestation_id=override.id,
+                       actor=admin, now=at("2026-04-05 10:00"))
+    moments = ["2026-01-15 17:59", "2026-01-15 18:00", "2026-02-01 08:00", "2026-02-15 17:59", "2026-02-15 18:00",
+               "2026-02-20 23:59", "2026-02-21 00:00", "2026-03-03 23:59", "2026-03-04 00:00", "2026-03-15 18:00",
+               "2026-03-25 10:00", "2026-04-05 09:59", "2026-04-05 10:00", "2026-04-15 17:59", "2026-04-15 18:00",
+               "2026-05-31 23:59", "2026-06-01 00:00"]
+    seen = set()
+    for moment in map(at, moments):
+        rollup(db_session, org, moment, mode="full")
+        by_rollup = members_by_rollup(db_session, org)
+        assert members_by_rule(db_session, org, tree, moment) == by_rollup, moment
+        seen |= by_rollup
+    # Each branch admitted someone: ward-35 dues (people[7]), meetings + endorsement (people[1]),
+    # three events in three months (people[2], [5]), the override while it stood (people[11]).
+    assert seen == {people[n].id for n in (1, 2, 5, 7, 11)}
