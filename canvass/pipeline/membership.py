@@ -11,7 +11,7 @@ tree, as long as the rule in force is that tree; a customised tree is changed wi
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -62,9 +62,6 @@ class MembershipRule:
             "window_months": self.window_months,
             "leader": {"events_led": self.leader_events_led, "pledges_collected": self.leader_pledges_collected},
         }
-
-    def sql_params(self) -> dict:
-        return {f"rule_{key}": value for key, value in asdict(self).items()}
 
 
 def _checked_int(value, name: str, minimum: int, maximum: int, errors: dict):
