@@ -154,3 +154,39 @@ def test_0008_gives_every_organization_its_current_rule_as_version_1(settings):
         with engine.connect() as connection:
             assert connection.execute(text("SELECT to_regclass('membership_rules')")).scalar() is None
         engine.dispose()
+
+
+def test_0010_backfills_the_spells_of_organizations_with_one_rule_version(settings):
+    """Member periods become version 1's spells where one version is all there is; an organization
+    with two versions waits for its rebuild; downgrading drops the table."""
+    from canvass.migrate import downgrade_database, upgrade_database
+
+    with scratch_database(settings, "canvass_mig0010") as url:
+        upgrade_database(url, "0007")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO organizations (id, slug, name) VALUES (1, 'one', 'One'), (2, 'two', 'Two')"))
+        upgrade_database(url, "0008")  # version 1 for each
+        with engine.begin() as connection:
+            connection.execute(text("""
+                INSERT INTO membership_rules (organization_id, version, tree, effective_from)
+                SELECT 2, 2, tree, '2026-03-01T00:00Z' FROM membership_rules WHERE organization_id = 2;
+                INSERT INTO membership_periods (organization_id, person_id, since, until, status) VALUES
+                    (1, 10, '2026-01-02T06:00Z', '2026-02-08T06:00Z', 'member'),
+                    (1, 10, '2026-02-08T06:00Z', '2026-03-01T06:00Z', 'lapsed'),
+                    (1, 10, '2026-03-01T06:00Z', NULL, 'member'),
+                    (2, 20, '2026-01-02T06:00Z', NULL, 'member')
+            """))
+        upgrade_database(url, "0010")
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT organization_id, person_id, rule_version, since::text, until::text"
+                " FROM membership_standing_spells ORDER BY 1, 2, 4")).all()
+        assert [tuple(r) for r in rows] == [
+            (1, 10, 1, "2026-01-02 06:00:00+00", "2026-02-08 06:00:00+00"),
+            (1, 10, 1, "2026-03-01 06:00:00+00", None),
+        ]
+        downgrade_database(url, "0008")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT to_regclass('membership_standing_spells')")).scalar() is None
+        engine.dispose()

@@ -24,7 +24,7 @@ from canvass.errors import Forbidden
 from canvass.pipeline import membership, rules, stages, votes
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
-                description="Membership: the rule (dues OR participation), each person's standing and pipeline")
+                description="Membership: the rule (versioned trees of conditions), each person's standing and pipeline")
 
 STAFF = ("admin", "organizer", "field_lead")
 
@@ -34,15 +34,19 @@ class MembershipRule(MethodView):
     @requires_roles("admin", "organizer")
     @blp.response(200, RuleOut)
     def get(self):
-        """Who is a member: dues covering today (plus grace days) OR N events in the trailing M months."""
+        """The membership settings: the monthly dues, the leader criteria, and the parameters of the
+        default rule tree (dues covering the date plus grace days OR N events in M months)."""
         with transaction(db.session) as session:
             return membership.get_membership_rule(session, organization_id=current_user().organization_id).as_settings()
 
     @requires_roles("admin", "organizer")
     @blp.arguments(RuleUpdate)
     @blp.response(200, RuleOut)
+    @blp.alt_response(409, description="membership_rule_customised: the rule in force is a customised tree")
     def patch(self, body):
-        """Change the rule (fields given are changed); everyone's standing is then rebuilt. Audited."""
+        """Change the settings (fields given are changed); everyone's standing is then rebuilt. Audited.
+        `grace_days`, `events_required` and `window_months` parameterise the default rule tree: a change
+        is a new rule version in force from now, refused (409) when the rule in force is a customised tree."""
         with transaction(db.session) as session:
             return membership.update_membership_rule(
                 session, organization_id=current_user().organization_id, changes=body,

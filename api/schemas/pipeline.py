@@ -194,6 +194,19 @@ class MembershipPeriodOut(Schema):
     details = fields.List(fields.Dict())
 
 
+class StandingSpellOut(Schema):
+    since = fields.DateTime()
+    until = fields.DateTime(allow_none=True, metadata={"description": "null: still a member under this version"})
+
+
+class StandingVersionOut(Schema):
+    version = fields.Integer(metadata={"description": "the membership rule version (0: the settings' rule)"})
+    effective_from = fields.DateTime()
+    note = fields.String()
+    spells = fields.List(fields.Nested(StandingSpellOut),
+                         metadata={"description": "member spells under this version, inside the span it was in force"})
+
+
 class MembershipOut(Schema):
     person_id = fields.Integer()
     status = fields.String(metadata={"description": "member, lapsed or not_member"})
@@ -208,6 +221,8 @@ class MembershipOut(Schema):
     first_joined_at = fields.DateTime(allow_none=True, metadata={"description": "the start of the first member spell"})
     current_spell_since = fields.DateTime(allow_none=True, metadata={"description": "the start of the current spell"})
     lapses = fields.List(fields.Nested(lambda: LapseOut()), metadata={"description": "every lapse, oldest first"})
+    standing_history = fields.List(fields.Nested(StandingVersionOut), metadata={
+        "description": "member spells under each membership rule version, oldest version first"})
 
 
 class LapseOut(Schema):
@@ -246,6 +261,8 @@ class EvaluationOut(Schema):
     version = fields.Integer(metadata={"description": "the rule version in force at that moment"})
     met = fields.Boolean()
     tree = fields.Dict(metadata={"description": "the rule, each node with met and text (words)"})
+    standing_history = fields.List(fields.Nested(StandingVersionOut), metadata={
+        "description": "member spells under each membership rule version (as last rolled up), oldest version first"})
 
 
 class AttestationCreate(Schema):

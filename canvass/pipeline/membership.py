@@ -1,19 +1,17 @@
-"""The membership rule: a member is someone whose dues cover today (plus grace days) OR who
-attended at least N events in the trailing M months. Per organization, configurable, explainable.
+"""The membership settings and reading a person's membership.
 
-Membership is computed as *islands*: time intervals during which a person is a member.
-Each dues payment covers [max(period start, paid on), paid through + grace + 1 day); each run
-of N attended events covers [the N-th event, the first of them + M months). Overlapping or
-touching intervals merge into one island. Everything is exact to the moment (dates in the
-organization's time zone), so "dues lapse on period end + grace" and "events age out on
-attendance date + M months" are dates computed from the facts, not the day a job ran.
-
-The SQL here fills session temp tables for the people listed in `pl_people`; the rollup
-(stages.py, rollup.py) and the vote eligibility snapshot (votes.py) build on them.
+Who is a member is decided by the organization's membership rule tree (rules.py: versioned
+AND/OR trees of conditions; standing.py: the stretches of time each person meets them, which the
+rollup stores). The settings here are what the trees read: the monthly dues (what a payment pays
+for), and the leader criteria. `grace_days`, `events_required` and `window_months` are the
+parameters of the default tree `dues_current(grace_days) OR events_in_window(events_required,
+window_months)`: changing them through `PATCH /v1/membership-rule` adds a rule version with that
+tree, as long as the rule in force is that tree; a customised tree is changed with
+`PUT /v1/membership-rule/tree` only (409 `membership_rule_customised`).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,13 +21,15 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from canvass.audit.services import record_audit_event
 from canvass.db import create_temp_table, utcnow
-from canvass.errors import NotFound, ValidationFailed
+from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.jobs import request_rebuild
 from canvass.orgs.models import Organization
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.people.models import Person
-from canvass.pipeline.models import MembershipPeriod, MembershipRuleVersion, PipelinePerson
+from canvass.pipeline.models import MembershipPeriod, MembershipRuleVersion, PipelinePerson, StandingSpell
 from canvass.pipeline.runs import last_run_at
+
+EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 # name -> (default, minimum, maximum)
 RULE_FIELDS = {
@@ -62,9 +62,6 @@ class MembershipRule:
             "window_months": self.window_months,
             "leader": {"events_led": self.leader_events_led, "pledges_collected": self.leader_pledges_collected},
         }
-
-    def sql_params(self) -> dict:
-        return {f"rule_{key}": value for key, value in asdict(self).items()}
 
 
 def _checked_int(value, name: str, minimum: int, maximum: int, errors: dict):
@@ -101,24 +98,38 @@ def validate_rule(data: dict) -> MembershipRule:
 
 
 def default_tree(rule: MembershipRule) -> dict:
-    """The fixed rule as a rule tree (rules.py): dues cover the date (+ grace) OR N events in M months."""
+    """The default rule tree the settings parameterise: dues cover the date (+ grace) OR N events in M months."""
     return {"op": "or", "rules": [
         {"kind": "dues_current", "params": {"grace_days": rule.grace_days}},
         {"kind": "events_in_window", "params": {"count": rule.events_required, "months": rule.window_months}},
     ]}
 
 
-def _follow_settings_in_tree(session: Session, *, organization_id: int, before: MembershipRule,
-                             after: MembershipRule, actor_user_id: int | None) -> None:
-    """When the stored rule tree in force is still the settings' rule, a settings change adds the
-    matching version (so the tree and the rollup keep agreeing); a customised tree is left alone."""
+_TREE_FIELDS = ("grace_days", "events_required", "window_months")
+
+
+def _settings_into_tree(session: Session, *, organization_id: int, before: MembershipRule,
+                        after: MembershipRule, actor_user_id: int | None, now: datetime) -> None:
+    """The tree fields of the settings changed: the rule in force must still be the default tree of
+    the old settings, and a version with the new settings' tree starts now. An organization with no
+    stored version (version 0 reads its settings) first gets version 1 = the old settings' tree from
+    1970, so standing before the change stays what it was."""
     latest = session.execute(select(MembershipRuleVersion).where(
         MembershipRuleVersion.organization_id == organization_id).order_by(MembershipRuleVersion.version.desc())
         .limit(1)).scalar_one_or_none()
-    if latest is None or latest.tree != default_tree(before) or default_tree(after) == latest.tree:
-        return
-    session.add(MembershipRuleVersion(organization_id=organization_id, version=latest.version + 1,
-                                      tree=default_tree(after), effective_from=utcnow(),
+    if latest is not None and latest.tree != default_tree(before):
+        raise Conflict("the membership rule is a customised tree; change it with PUT /v1/membership-rule/tree",
+                       code="membership_rule_customised",
+                       details={"fields": [f for f in _TREE_FIELDS
+                                           if getattr(before, f) != getattr(after, f)]})
+    version = latest.version if latest is not None else 0
+    if latest is None:
+        version = 1
+        session.add(MembershipRuleVersion(organization_id=organization_id, version=1, tree=default_tree(before),
+                                          effective_from=EPOCH, note="the settings' rule until the first change",
+                                          created_by_id=actor_user_id))
+    session.add(MembershipRuleVersion(organization_id=organization_id, version=version + 1,
+                                      tree=default_tree(after), effective_from=now,
                                       note="follows PATCH /v1/membership-rule", created_by_id=actor_user_id))
     session.flush()
 
@@ -135,9 +146,10 @@ def get_membership_rule(session: Session, *, organization_id: int) -> Membership
     return rule_for(get_organization(session, organization_id))
 
 
-def update_membership_rule(session: Session, *, organization_id: int, changes: dict, actor_user_id: int | None = None
-                           ) -> MembershipRule:
-    """Change some fields of the rule; everyone's membership is recomputed by a full rebuild."""
+def update_membership_rule(session: Session, *, organization_id: int, changes: dict, actor_user_id: int | None = None,
+                           now: datetime | None = None) -> MembershipRule:
+    """Change some fields of the rule; a change of the default tree's fields is a new rule version in
+    force from `now` (default: this moment); everyone's membership is recomputed by a full rebuild."""
 
     org = get_organization(session, organization_id, lock=True)
     current = rule_for(org).as_settings()
@@ -148,6 +160,11 @@ def update_membership_rule(session: Session, *, organization_id: int, changes: d
                                    details={"leader": ["must be an object"]})
         merged["leader"] = {**current["leader"], **changes["leader"]}
     rule = validate_rule(merged)
+    before = validate_rule(current)
+    if any(getattr(before, f) != getattr(rule, f) for f in _TREE_FIELDS):
+        # Refused (nothing saved) when the rule in force is a customised tree.
+        _settings_into_tree(session, organization_id=organization_id, before=before, after=rule,
+                            actor_user_id=actor_user_id, now=now or utcnow())
     if rule.as_settings() != current:
         org.settings = {**(org.settings or {}), "membership": rule.as_settings()}
         flag_modified(org, "settings")
@@ -157,13 +174,11 @@ def update_membership_rule(session: Session, *, organization_id: int, changes: d
             details={"from": current, "to": rule.as_settings()},
         )
         request_rebuild(session, organization_id=organization_id)
-        _follow_settings_in_tree(session, organization_id=organization_id, before=validate_rule(current), after=rule,
-                                 actor_user_id=actor_user_id)
     session.flush()
     return rule
 
 
-# --- the islands, in session temp tables ---------------------------------------------
+# --- the people a computation covers ------------------------------------------------
 
 
 def create_people_table(session: Session, select_sql: str, params: dict) -> int:
@@ -186,134 +201,6 @@ def in_people(column: str, selective: bool) -> str:
         return f"{column} = ANY(ARRAY(SELECT person_id FROM pl_people))"
     return f"{column} IN (SELECT person_id FROM pl_people)"
 
-
-def build_membership_islands(session: Session, params: dict, *, selective: bool = False) -> None:
-    """From dues and attendance of the people in pl_people, build:
-
-    pl_dues      one coverage interval [s, e) per valid payment (with what it paid through)
-    pl_attended  each attended event, with the moment it ages out of the window
-    pl_windows   [N-th event, first of the N + M months): N events inside M months
-    pl_islands   the merged member intervals [s, e)
-    `params` holds :org, :tz and the rule_* values (MembershipRule.sql_params()).
-    """
-    create_temp_table(session, "pl_dues", f"""
-        SELECT d.person_id, d.id AS payment_id, d.amount_cents, d.paid_on, d.method, d.period_start, d.period_end,
-               cov.paid_through,
-               (greatest(d.period_start, d.paid_on)::timestamp AT TIME ZONE :tz) AS s,
-               ((cov.paid_through + :rule_grace_days + 1)::timestamp AT TIME ZONE :tz) AS e
-        FROM dues_payments d
-        -- What the amount pays for at the rule's monthly dues: whole months from the period start,
-        -- never past the period end (an underpayment covers less, not nothing-or-all).
-        CROSS JOIN LATERAL (
-            SELECT CASE WHEN :rule_dues_monthly_cents = 0 THEN d.period_end
-                        ELSE least(d.period_end,
-                                   (d.period_start + make_interval(
-                                        months => (d.amount_cents / :rule_dues_monthly_cents)::int))::date - 1)
-                   END AS paid_through
-        ) cov
-        WHERE d.organization_id = :org AND {in_people("d.person_id", selective)} AND d.voided_at IS NULL
-          AND cov.paid_through >= d.period_start
-          -- A payment made after its period (and grace) ran out puts nobody in good standing.
-          AND d.paid_on <= cov.paid_through + :rule_grace_days
-    """, params)
-    create_temp_table(session, "pl_attended", f"""
-        SELECT a.person_id, e.id AS event_id, e.title, e.kind, e.starts_at,
-               ((e.starts_at AT TIME ZONE :tz) + make_interval(months => :rule_window_months)) AT TIME ZONE :tz
-                   AS ages_out_at
-        FROM event_attendance a
-        JOIN events e ON e.organization_id = a.organization_id AND e.id = a.event_id
-        WHERE a.organization_id = :org AND {in_people("a.person_id", selective)} AND a.status = 'attended'
-          AND e.status = 'scheduled'
-    """, params)
-    session.execute(text("CREATE INDEX ON pl_dues (person_id)"))
-    session.execute(text("CREATE INDEX ON pl_attended (person_id, starts_at)"))
-    create_temp_table(session, "pl_windows", """
-        SELECT person_id, s, e FROM (
-            SELECT person_id, starts_at AS s,
-                   lag(ages_out_at, :rule_events_required - 1)
-                       OVER (PARTITION BY person_id ORDER BY starts_at, event_id) AS e
-            FROM pl_attended
-        ) w
-        WHERE e IS NOT NULL AND e > s
-    """, params)
-    create_temp_table(session, "pl_islands", """
-        WITH intervals AS (
-            SELECT person_id, s, e FROM pl_dues
-            UNION ALL
-            SELECT person_id, s, e FROM pl_windows
-        ), ordered AS (
-            SELECT person_id, s, e,
-                   max(e) OVER (PARTITION BY person_id ORDER BY s, e
-                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-            FROM intervals
-        ), numbered AS (
-            SELECT person_id, s, e,
-                   count(*) FILTER (WHERE reach IS NULL OR s > reach)
-                       OVER (PARTITION BY person_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
-            FROM ordered
-        )
-        SELECT person_id, min(s) AS s, max(e) AS e FROM numbered GROUP BY person_id, island
-    """, params)
-    session.execute(text("CREATE INDEX ON pl_islands (person_id, s)"))
-
-
-def reasons_sql(person: str, moment: str) -> str:
-    """A jsonb list: why `person` is a member at `moment` (SQL expressions), from the temp tables.
-
-    [{"kind": "dues", "paid_through", "covered_until", "payments": [...]},
-     {"kind": "attendance", "count", "required", "window_months", "events": [...]}]
-    """
-    return f"""(
-        SELECT coalesce(jsonb_agg(r.reason ORDER BY r.ordinal), '[]'::jsonb) FROM (
-            SELECT 1 AS ordinal, jsonb_build_object(
-                       'kind', 'dues',
-                       'paid_through', max(d.paid_through),
-                       'covered_until', max(d.e),
-                       'grace_days', :rule_grace_days,
-                       'payments', jsonb_agg(jsonb_build_object(
-                           'id', d.payment_id, 'amount_cents', d.amount_cents, 'paid_on', d.paid_on,
-                           'method', d.method, 'period_start', d.period_start, 'period_end', d.period_end)
-                           ORDER BY d.paid_on, d.payment_id)) AS reason
-            FROM pl_dues d
-            WHERE d.person_id = {person} AND d.s <= {moment} AND {moment} < d.e
-            HAVING count(*) > 0
-            UNION ALL
-            SELECT 2, jsonb_build_object(
-                       'kind', 'attendance',
-                       'count', count(*),
-                       'required', :rule_events_required,
-                       'window_months', :rule_window_months,
-                       'events', jsonb_agg(jsonb_build_object(
-                           'id', a.event_id, 'title', a.title, 'kind', a.kind, 'starts_at', a.starts_at,
-                           'ages_out_at', a.ages_out_at)
-                           ORDER BY a.starts_at, a.event_id))
-            FROM pl_attended a
-            WHERE a.person_id = {person} AND a.starts_at <= {moment} AND {moment} < a.ages_out_at
-            HAVING count(*) >= :rule_events_required
-        ) r
-    )"""
-
-
-def membership_periods_sql() -> str:
-    """Rows for membership_periods as of :as_of, from pl_islands: member islands that have begun,
-    and the lapsed stretches after those that have ended. Reasons are taken at the period's last
-    moment (now, for a current one); a lapsed period carries what ran out."""
-    return f"""
-        WITH islands AS (
-            SELECT person_id, s, e, lead(s) OVER (PARTITION BY person_id ORDER BY s) AS next_s
-            FROM pl_islands WHERE s <= :as_of
-        ), periods AS (
-            SELECT person_id, s AS since, CASE WHEN e <= :as_of THEN e END AS until, 'member' AS status,
-                   least(e - interval '1 microsecond', :as_of) AS moment
-            FROM islands
-            UNION ALL
-            SELECT person_id, e, CASE WHEN next_s <= :as_of THEN next_s END, 'lapsed', e - interval '1 microsecond'
-            FROM islands WHERE e <= :as_of
-        )
-        SELECT :org AS organization_id, person_id, since, until, status,
-               {reasons_sql('periods.person_id', 'periods.moment')} AS reasons
-        FROM periods
-    """
 
 
 # --- reading a person's membership -------------------------------------------------------
@@ -357,7 +244,30 @@ def get_person_membership(session: Session, *, organization_id: int, person_id: 
         "first_joined_at": min((p.since for p in history if p.status == "member"), default=None),
         "current_spell_since": current.since if current and current.status == "member" else None,
         "lapses": [{"since": p.since, "until": p.until} for p in reversed(history) if p.status == "lapsed"],
+        "standing_history": get_standing_history(session, organization_id=organization_id, person_id=person_id),
     }
+
+
+def get_standing_history(session: Session, *, organization_id: int, person_id: int) -> list[dict]:
+    """The person's member spells under each version of the membership rule, oldest version first,
+    as the rollup last computed them: [{version, effective_from, note, spells: [{since, until}]}].
+    Every version is listed (with no spells if they were never a member under it), so an old rule's
+    history reads the same after the rule changed. The member spells of membership_periods are these
+    spells merged."""
+    versions = session.execute(select(MembershipRuleVersion).where(
+        MembershipRuleVersion.organization_id == organization_id).order_by(MembershipRuleVersion.version)
+    ).scalars().all()
+    spells = session.execute(select(StandingSpell).where(
+        StandingSpell.organization_id == organization_id, StandingSpell.person_id == person_id)
+        .order_by(StandingSpell.rule_version, StandingSpell.since)).scalars().all()
+    listed: dict[int, dict] = {v.version: {"version": v.version, "effective_from": v.effective_from, "note": v.note,
+                                           "spells": []} for v in versions}
+    for spell in spells:
+        # Version 0: the settings' rule of an organization with no stored version.
+        entry = listed.setdefault(spell.rule_version, {"version": spell.rule_version, "effective_from": EPOCH,
+                                                       "note": "the organization's settings", "spells": []})
+        entry["spells"].append({"since": spell.since, "until": spell.until})
+    return [listed[k] for k in sorted(listed)]
 
 
 def _day(value, tz: str) -> str:
@@ -395,4 +305,33 @@ def describe_reasons(status: str, reasons: list, rule: MembershipRule, tz: str) 
                 sentences.append(f"fewer than {reason.get('required', rule.events_required)} events in the last "
                                  f"{months} months once {events[0]['title']} ({_day(events[0]['starts_at'], tz)}) aged out"
                                  if events else f"events aged out of the {months}-month window")
+        elif reason.get("kind") in _OTHER_REASONS:
+            sentences.append(_OTHER_REASONS[reason["kind"]](status == "member", reason.get("params") or {},
+                                                            reason.get("evidence") or [], tz))
     return sentences
+
+
+def _endorsement_words(kept: bool, params: dict, evidence: list, tz: str) -> str:
+    who = ", ".join(f"{e.get('by')} ({e.get('role')}) on {_day(e.get('since'), tz)}" for e in evidence)
+    return f"endorsed by {who}" if kept else f"the endorsement by {who} ended"
+
+
+def _override_words(kept: bool, params: dict, evidence: list, tz: str) -> str:
+    who = ", ".join(f"{e.get('by')} on {_day(e.get('since'), tz)}: {e.get('reason')}" for e in evidence)
+    return f"made a member by {who}" if kept else f"the override by {who} ended"
+
+
+# Words for the other conditions of a rule tree (rules.py), as stored reasons: a member's (kept)
+# or what ran out at a lapse.
+_OTHER_REASONS = {
+    "dues_continuous": lambda kept, p, ev, tz: (
+        f"dues paid without a gap for at least {p.get('days')} days" if kept
+        else f"dues no longer paid without a gap for {p.get('days')} days"),
+    "recent_events": lambda kept, p, ev, tz: (
+        f"attended at least {p.get('count')} of the last {p.get('of_last')} {p.get('kind')} events" if kept
+        else f"fewer than {p.get('count')} of the last {p.get('of_last')} {p.get('kind')} events attended"),
+    "lives_in_ward": lambda kept, p, ev, tz: (
+        "lives in ward " + ", ".join(str(e.get("ward")) for e in ev) if ev else "lives in one of the wards"),
+    "endorsed": _endorsement_words,
+    "admin_override": _override_words,
+}

@@ -286,6 +286,22 @@ class MembershipPeriod(Base):
     reasons: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
 
+class StandingSpell(Base):
+    """A person's standing under one version of the membership rule: a member from `since` until
+    `until` (null: still), inside the span that version was in force. Rewritten by the rollup from
+    the facts like membership_periods (whose member spells are these, merged across versions), so
+    after a rule change the old version's spells stay readable."""
+
+    __tablename__ = "membership_standing_spells"
+    __table_args__ = (CheckConstraint("until IS NULL OR until > since", name="until_after_since"),)
+
+    organization_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rule_version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    since: Mapped[datetime] = mapped_column(primary_key=True)
+    until: Mapped[datetime | None]
+
+
 class FunnelDay(Base):
     """Per ward, campaign, day and stage: people who first reached the stage that day, and people
     who moved beyond it that day (with the time they had spent in it)."""

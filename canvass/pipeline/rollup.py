@@ -40,16 +40,11 @@ from sqlalchemy.orm import Session
 from canvass.db import utcnow
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.pipeline.funnels import apply_new_contributions, capture_old_contributions, rebuild_funnels
-from canvass.pipeline.membership import (
-    build_membership_islands,
-    create_people_table,
-    in_people,
-    membership_periods_sql,
-    rule_for,
-)
-from canvass.pipeline.models import PipelineWatermark
+from canvass.pipeline.membership import create_people_table, in_people, rule_for
+from canvass.pipeline.models import MembershipRuleVersion, PipelineWatermark
 from canvass.pipeline.runs import note_people_changed
 from canvass.pipeline.stages import build_facts, build_transitions, insert_people_sql, insert_transitions_sql
+from canvass.pipeline.standing import build_standing, membership_periods_sql, standing_spells_sql
 
 MODES = ("incremental", "due", "full")
 # pg_try_advisory_xact_lock(class, key): this class is the pipeline rollup, the key the organization.
@@ -72,6 +67,7 @@ _PEOPLE_WITH_FACTS = """
     UNION ALL SELECT person_id FROM event_attendance WHERE organization_id = :org
     UNION ALL SELECT person_id FROM dues_payments WHERE organization_id = :org
     UNION ALL SELECT led_by_person_id FROM events WHERE organization_id = :org AND led_by_person_id IS NOT NULL
+    UNION ALL SELECT person_id FROM membership_attestations WHERE organization_id = :org
 """
 _PEOPLE_DUE = """
     SELECT person_id FROM pipeline_people WHERE organization_id = :org AND next_change_at <= :as_of
@@ -143,7 +139,7 @@ _SEEN_SQL = """
                     (SELECT max(change_seq) FROM pipeline_person_changes
                      WHERE organization_id = :org AND change_seq > :changes_done))
 """
-_DERIVED_TABLES = ("pipeline_stage_transitions", "membership_periods", "pipeline_people")
+_DERIVED_TABLES = ("pipeline_stage_transitions", "membership_periods", "membership_standing_spells", "pipeline_people")
 SOURCES = ("contacts", "pledges", "changes")
 
 
@@ -210,6 +206,16 @@ def locked_watermark(session: Session, model, organization_id: int):
     ).scalar_one()
 
 
+def _rule_changed_since(session: Session, *, organization_id: int, last_as_of: datetime | None,
+                        as_of: datetime) -> bool:
+    if last_as_of is None:
+        return False
+    return session.execute(select(MembershipRuleVersion.id).where(
+        MembershipRuleVersion.organization_id == organization_id,
+        MembershipRuleVersion.effective_from > last_as_of, MembershipRuleVersion.effective_from <= as_of,
+    ).limit(1)).first() is not None
+
+
 def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "incremental",
                      as_of: datetime | None = None) -> RollupResult:
     """One rollup run (see the module docstring). Flushes; the caller commits."""
@@ -233,8 +239,11 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
     session.execute(text("SET LOCAL random_page_cost = 1.1"))
     as_of = as_of or utcnow()
     watermark = locked_watermark(session, PipelineWatermark, organization_id)
+    settings = rule_for(org)  # the dues' monthly price and the leader criteria; membership is the rule tree's
     params = {
-        "org": organization_id, "tz": timezone_for(org), "as_of": as_of, **rule_for(org).sql_params(),
+        "org": organization_id, "tz": timezone_for(org), "as_of": as_of, "dues_cents": settings.dues_monthly_cents,
+        "rule_leader_events_led": settings.leader_events_led,
+        "rule_leader_pledges_collected": settings.leader_pledges_collected,
         **{f"{source}_{mark}": getattr(watermark, f"{source}_{mark}") for source in SOURCES for mark in ("done", "seen")},
         "previous_snapshot": watermark.read_snapshot, "xmax": xmax, "epoch": (xmax >> 32) << 32,
     }
@@ -245,6 +254,11 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
     settled = mode != "due" and not open_writers(
         session, tables=SOURCE_TABLES, guard_xid=watermark.guard_xid, xmax=xmax)
 
+    if mode == "incremental" and _rule_changed_since(session, organization_id=organization_id,
+                                                      last_as_of=watermark.last_as_of, as_of=as_of):
+        # A rule version that came into force since the last run changes everyone's standing from
+        # then on: recompute everyone (whether or not the rebuild job it requested got through).
+        mode = "full"
     if mode == "full":
         people = create_people_table(session, _PEOPLE_WITH_FACTS, params)
         for table in _DERIVED_TABLES:
@@ -260,7 +274,7 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
                 ), params)
 
     if people or mode == "full":  # nobody to recompute: the derived tables stand as they are
-        build_membership_islands(session, params, selective=mode != "full")
+        build_standing(session, params, selective=mode != "full")
         build_facts(session, params, selective=mode != "full")
         build_transitions(session, params)
         session.execute(text(insert_transitions_sql()), params)
@@ -268,6 +282,10 @@ def refresh_pipeline(session: Session, *, organization_id: int, mode: str = "inc
         session.execute(text(
             f"INSERT INTO membership_periods (organization_id, person_id, since, until, status, reasons) "
             f"{membership_periods_sql()}"
+        ), params)
+        session.execute(text(
+            f"INSERT INTO membership_standing_spells (organization_id, person_id, rule_version, since, until) "
+            f"{standing_spells_sql()}"
         ), params)
         if mode == "full":
             rebuild_funnels(session, params)
@@ -308,6 +326,7 @@ def pipeline_snapshot(session: Session, *, organization_id: int) -> dict[str, li
         "pipeline_people": "person_id",
         "pipeline_stage_transitions": "person_id, position",
         "membership_periods": "person_id, since",
+        "membership_standing_spells": "person_id, rule_version, since",
         "pipeline_funnel_daily": "ward_key, campaign_key, day, stage",
         "pipeline_stage_counts": "ward_key, campaign_key, stage",
     }

@@ -17,10 +17,10 @@ detail) for the people in rl_people, and one SELECT combines them with the tree 
 boolean SQL expression (rl_result). No per-person Python; explaining a person is the same SQL for a
 one-person rl_people, worded in Python.
 
-The membership *rollup* (islands, stages, membership_periods) still computes the fixed rule of
-membership.py; version 1 of every organization's tree is that rule with its settings, and the
-tests check the two agree. `member_for` reads membership_periods, so it counts membership as the
-rollup last computed it.
+The membership *rollup* (islands, stages, membership_periods, the per-version spells) computes
+the same conditions over time (standing.py); the tests check the two agree. `member_for` reads
+membership_periods, so it counts membership as the rollup last computed it, and it may only be part
+of a vote's rule, not of the membership rule it would be measuring.
 """
 from __future__ import annotations
 
@@ -34,10 +34,12 @@ from canvass.audit.services import record_audit_event
 from canvass.auth.models import ROLES, User
 from canvass.db import create_temp_table, local_today, utcnow
 from canvass.errors import Forbidden, NotFound, ValidationFailed
+from canvass.jobs import request_rebuild
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.people.models import Person
-from canvass.pipeline.membership import default_tree, rule_for
+from canvass.pipeline.membership import default_tree, get_standing_history, rule_for
 from canvass.pipeline.models import EVENT_KINDS, MembershipAttestation, MembershipRuleVersion
+from canvass.pipeline.runs import note_people_changed
 
 MAX_NODES = 50
 MAX_DEPTH = 6
@@ -184,6 +186,10 @@ def set_membership_rule(session: Session, *, organization_id: int, tree, note: s
     Returns the version with `warnings` (e.g. nobody would be a member as of today)."""
     now = now or utcnow()
     normalized = validate_tree(tree)
+    if any(leaf["kind"] == "member_for" for leaf in _leaves(normalized)):
+        raise ValidationFailed("the rule is not valid", code="invalid_rule", details={
+            "rule": ["member_for measures membership itself: use it in a vote's eligibility rule, "
+                     "not in the membership rule"]})
     org = get_organization(session, organization_id, lock=True)
     current = rule_in_force(session, organization_id=organization_id)
     warnings: list[str] = []
@@ -197,6 +203,8 @@ def set_membership_rule(session: Session, *, organization_id: int, tree, note: s
                        actor_user_id=actor_user_id, target_type="organization", target_id=organization_id,
                        details={"from_version": current["version"], "to_version": row.version,
                                 "from": current["tree"], "to": normalized})
+    # Everyone's standing changes from `now` on (the rollup also notices the new version by itself).
+    request_rebuild(session, organization_id=organization_id)
     tz = timezone_for(org)
     meeting = count_meeting(session, organization_id=organization_id, tree=normalized, at=now, tz=tz)
     if meeting == 0:
@@ -245,6 +253,7 @@ def record_attestation(session: Session, *, organization_id: int, person_id: int
                                 recorded_by_id=actor.id)
     session.add(row)
     session.flush()
+    note_people_changed(session, organization_id=organization_id, person_ids=[person_id], reason=kind)
     record_audit_event(session, action=f"membership.{kind}_recorded", organization_id=organization_id,
                        actor_user_id=actor.id, target_type="person", target_id=person_id,
                        details={"attestation_id": row.id, "role": role, "reason": row.reason,
@@ -265,6 +274,7 @@ def revoke_attestation(session: Session, *, organization_id: int, person_id: int
     if row.revoked_at is None:
         row.revoked_at = now
         session.flush()
+        note_people_changed(session, organization_id=organization_id, person_ids=[person_id], reason=f"{row.kind}_revoked")
         record_audit_event(session, action=f"membership.{row.kind}_revoked", organization_id=organization_id,
                            actor_user_id=actor.id, target_type="person", target_id=person_id,
                            details={"attestation_id": row.id})
@@ -284,7 +294,7 @@ _IN_PEOPLE = "IN (SELECT person_id FROM rl_people)"
 
 
 def _dues_coverage(i: int, grace: str) -> str:
-    """Each valid payment's coverage [s, e), as membership.build_membership_islands computes it."""
+    """Each valid payment's coverage [s, e), as standing.py computes it for the rollup."""
     return f"""
         SELECT d.person_id, cov.paid_through,
                (greatest(d.period_start, d.paid_on)::timestamp AT TIME ZONE :tz) AS s,
@@ -578,7 +588,8 @@ def explain_person(session: Session, *, organization_id: int, person_id: int, as
     leaf_met, leaf_detail = session.execute(text("SELECT leaf_met, leaf_detail FROM rl_result")).one()
     explained = explain(tree, leaf_met, leaf_detail, tz)
     return {"person_id": person_id, "as_of": as_of, "evaluated_at": at, "version": version["version"],
-            "met": explained["met"], "tree": explained}
+            "met": explained["met"], "tree": explained,
+            "standing_history": get_standing_history(session, organization_id=organization_id, person_id=person_id)}
 
 
 def people_meeting(session: Session, *, organization_id: int, as_of: date) -> int:

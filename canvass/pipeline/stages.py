@@ -3,7 +3,7 @@
 A person's stage at any moment is a pure function of their facts:
   leader     a member now who has met a leadership criterion (led K events, or N pledge cards
              were collected by the user account linked to them)
-  member     inside a membership island (membership.py)
+  member     inside a membership island (standing.py: the rule versions' spells, merged)
   volunteer  attended an event (a shift, meeting, action...)
   pledged    signed a pledge card
   supporter  gave a high answer to their campaign's support question: a `scale` answer of 4 or 5,
@@ -33,6 +33,7 @@ from canvass.jobs import request_rebuild
 from canvass.people.models import Person
 from canvass.pipeline.membership import in_people
 from canvass.pipeline.models import STAGES, PipelinePerson, StageTransition
+from canvass.pipeline.standing import reason_moments_sql
 
 _STAGE_ARRAY = "ARRAY[" + ", ".join(f"'{s}'" for s in STAGES) + "]::text[]"
 
@@ -126,7 +127,7 @@ def build_facts(session: Session, params: dict, *, selective: bool = False) -> N
 def build_transitions(session: Session, params: dict) -> None:
     """pl_points: every moment a person's stage may change (past and future);
     pl_transitions: the changes that happened up to :as_of, with their causes."""
-    create_temp_table(session, "pl_points", """
+    create_temp_table(session, "pl_points", f"""
         SELECT person_id, contacted_at AS at, 'contact' AS cause, contact_id AS cause_id, 1 AS rank
             FROM pl_facts WHERE contacted_at IS NOT NULL
         UNION ALL SELECT person_id, supporter_at, 'support_answer', support_contact_id, 2
@@ -138,15 +139,11 @@ def build_transitions(session: Session, params: dict) -> None:
         UNION ALL SELECT person_id, s, 'membership_started', NULL, 5 FROM pl_islands
         UNION ALL SELECT person_id, leader_at, 'leadership', leader_cause_id, 6
             FROM pl_facts WHERE leader_at IS NOT NULL
-        UNION ALL SELECT person_id, e, 'membership_lapsed', NULL, 0 FROM pl_islands
-        -- Inside a membership, why it holds changes when a payment starts or ends and when an
-        -- event enters or leaves the window: no new stage (rank -1), but the stored reasons are
-        -- recomputed then, so they never depend on when a run happened to look.
-        UNION ALL SELECT x.person_id, x.at, 'membership_reasons', NULL, -1 FROM (
-            SELECT person_id, starts_at AS at FROM pl_attended UNION SELECT person_id, ages_out_at FROM pl_attended
-            UNION SELECT person_id, s FROM pl_dues UNION SELECT person_id, e FROM pl_dues
-        ) x
-        WHERE EXISTS (SELECT 1 FROM pl_islands i WHERE i.person_id = x.person_id AND i.s < x.at AND x.at < i.e)
+        UNION ALL SELECT person_id, e, 'membership_lapsed', NULL, 0 FROM pl_islands WHERE e < 'infinity'
+        -- Inside a membership, why it holds changes when a payment starts or ends, an event enters
+        -- or leaves the window, an endorsement expires: no new stage (rank -1), but the stored
+        -- reasons are recomputed then, so they never depend on when a run happened to look.
+        UNION ALL SELECT m.person_id, m.at, 'membership_reasons', NULL, -1 FROM ({reason_moments_sql()}) m
     """, params)
     session.execute(text("CREATE INDEX ON pl_points (person_id, at)"))
     create_temp_table(session, "pl_transitions", """
@@ -228,7 +225,7 @@ def insert_people_sql() -> str:
                {", ".join(f"r.reached_{name}_at" for name in STAGES[1:])},
                CASE WHEN cur.s IS NOT NULL THEN 'member' WHEN lapsed.person_id IS NOT NULL THEN 'lapsed'
                     ELSE 'not_member' END,
-               cur.s, cur.e, ahead.next_change_at
+               cur.s, nullif(cur.e, 'infinity'), ahead.next_change_at
         FROM pl_facts f
         JOIN ahead ON ahead.person_id = f.person_id  -- everyone with a fact, past or future
         JOIN people pe ON pe.organization_id = :org AND pe.id = f.person_id

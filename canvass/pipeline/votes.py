@@ -21,16 +21,15 @@ from canvass.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from canvass.geo.models import Boundary
 from canvass.people.models import Person
 from canvass.pipeline.membership import (
-    build_membership_islands,
     create_people_table,
     get_organization,
-    reasons_sql,
     rule_for,
     timezone_for,
 )
 from canvass.pipeline.models import Ballot, Vote, VoteEligibility, VoteExclusion, VoteOption
 from canvass.pipeline.rules import evaluate_rule, expand_membership, explain, fill_people, validate_tree
 from canvass.pipeline.runs import note_people_changed
+from canvass.pipeline.standing import build_standing, reasons_sql
 
 MAX_OPTIONS = 20
 MAX_LABEL = 200
@@ -129,21 +128,20 @@ def ensure_eligibility(session: Session, *, vote: Vote, now: datetime | None = N
         return vote
     if vote.eligibility_rule is not None:
         return _snapshot_by_rule(session, vote=vote, now=now)
+    # Without a rule of its own: members at the cutoff under the membership rule version in force
+    # then, computed live from the facts by the rollup's own code (standing.py), never stale.
     org = get_organization(session, vote.organization_id)
     params = {"org": vote.organization_id, "tz": timezone_for(org), "cutoff": vote.cutoff_at, "vote": vote.id,
-              "ward": vote.ward_id, **rule_for(org).sql_params()}
-    in_scope = "" if vote.ward_id is None else """
-        JOIN people pe ON pe.organization_id = :org AND pe.id = x.person_id
-        JOIN households h ON h.organization_id = :org AND h.id = pe.household_id
-        JOIN buildings b ON b.organization_id = :org AND b.id = h.building_id AND b.ward_id = :ward"""
+              "ward": vote.ward_id, "dues_cents": rule_for(org).dues_monthly_cents}
     session.execute(text("SET LOCAL TimeZone = 'UTC'"))
     create_people_table(session, f"""
         SELECT x.person_id FROM (
             SELECT person_id FROM dues_payments WHERE organization_id = :org
             UNION SELECT person_id FROM event_attendance WHERE organization_id = :org AND status = 'attended'
-        ) x {in_scope}
+            UNION SELECT person_id FROM membership_attestations WHERE organization_id = :org
+        ) x {_scope_sql(vote)}
     """, params)
-    build_membership_islands(session, params)
+    build_standing(session, params)
     eligible = session.execute(text(f"""
         INSERT INTO vote_eligibility (organization_id, vote_id, person_id, reasons)
         SELECT :org, :vote, i.person_id, {reasons_sql('i.person_id', 'CAST(:cutoff AS timestamptz)')}

@@ -117,6 +117,18 @@ def test_an_impossible_rule_is_422_and_the_rule_stays(client, office, body, fiel
     assert client.get("/v1/membership-rule", headers=office["organizer"]).get_json()["events_required"] == 3
 
 
+def test_the_settings_cannot_change_a_customised_rule_tree(client, office):
+    tree = {"op": "and", "rules": [{"kind": "dues_current"}, {"kind": "admin_override"}]}
+    assert client.put("/v1/membership-rule/tree", headers=office["admin"], json={"tree": tree}).status_code == 200
+    error = assert_error(client.patch("/v1/membership-rule", headers=office["organizer"],
+                                      json={"grace_days": 3, "dues_monthly_cents": 500}), 409,
+                         "membership_rule_customised")
+    assert error["details"] == {"fields": ["grace_days"]}
+    rule = client.get("/v1/membership-rule", headers=office["organizer"]).get_json()
+    assert (rule["grace_days"], rule["dues_monthly_cents"]) == (7, 1000)  # nothing saved
+    assert client.get("/v1/membership-rule/tree", headers=office["admin"]).get_json()["version"] == 1
+
+
 def test_only_organizers_touch_the_rule(client, office):
     assert_error(client.patch("/v1/membership-rule", headers=office["canvasser"], json={"grace_days": 3}), 403,
                  "forbidden")

@@ -146,7 +146,9 @@ def test_dues_or_participation_merge_into_one_membership(db_session):
 
 def test_a_rule_of_one_event_in_one_month(db_session):
     org = make_org(db_session)
-    update_membership_rule(db_session, organization_id=org.id, changes={"events_required": 1, "window_months": 1})
+    # In force from before the facts (a rule change applies from its moment on, never to the past).
+    update_membership_rule(db_session, organization_id=org.id, changes={"events_required": 1, "window_months": 1},
+                           now=at("2026-01-01"))
     person = resident(db_session, org)
     attended(db_session, person=person, event_row=event(db_session, org=org, starts_at=at("2026-01-31 18:00")))
     rollup(db_session, org, at("2026-02-01"))

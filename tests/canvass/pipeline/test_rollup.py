@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from canvass.pipeline.models import PipelinePerson, PipelineWatermark
+from canvass.pipeline.models import MembershipRuleVersion, PipelinePerson, PipelineWatermark
 from canvass.pipeline.rollup import pipeline_snapshot, refresh_pipeline
+from canvass.pipeline.rules import record_attestation, revoke_attestation, validate_tree
 from canvass.pipeline.runs import note_people_changed
 from tests.canvass.pipeline.builders import (
     at,
@@ -19,7 +20,7 @@ from tests.canvass.pipeline.builders import (
     rollup,
     support_campaign,
 )
-from tests.factories import make_boundary, make_household, make_org
+from tests.factories import make_boundary, make_household, make_org, make_user
 
 
 def build_neighbourhood(session, org):
@@ -45,9 +46,46 @@ def build_neighbourhood(session, org):
     return wards, campaigns, people, meetings
 
 
-def test_incremental_runs_give_exactly_what_a_full_rebuild_gives(db_session):
+# A customised rule of many kinds (AND/OR, an endorsement, an override, lives in a ward), and a
+# second version in force from February 20 (before the first run: both versions are in play in
+# every incremental run, and no run is turned into a rebuild by a version coming into force).
+CUSTOM_RULE = {"op": "or", "rules": [
+    {"op": "and", "rules": [{"kind": "dues_current", "params": {"grace_days": 3}},
+                            {"kind": "lives_in_ward", "params": {"wards": ["35"]}}]},
+    {"op": "and", "rules": [{"kind": "recent_events", "params": {"count": 2, "of_last": 3, "kind": "meeting"}},
+                            {"kind": "endorsed", "params": {"role": "field_lead"}}]},
+    {"kind": "events_in_window", "params": {"count": 3, "months": 3}},
+    {"kind": "admin_override"},
+    {"kind": "dues_continuous", "params": {"days": 20}},
+]}
+LATER_RULE = {"op": "or", "rules": [
+    {"op": "and", "rules": [{"kind": "events_in_window", "params": {"count": 1, "months": 1, "kinds": ["meeting"]}},
+                            {"kind": "lives_in_ward", "params": {"wards": ["33"]}}]},
+    {"kind": "admin_override"},
+    {"kind": "endorsed", "params": {"role": "field_lead"}},
+]}
+
+
+def store_rules(session, org):
+    session.add_all([
+        MembershipRuleVersion(organization_id=org.id, version=1, tree=validate_tree(CUSTOM_RULE),
+                              effective_from=at("2025-01-01")),
+        MembershipRuleVersion(organization_id=org.id, version=2, tree=validate_tree(LATER_RULE),
+                              effective_from=at("2026-02-20 09:30")),
+    ])
+    session.flush()
+
+
+@pytest.mark.parametrize("rule", ["default", "custom"])
+def test_incremental_runs_give_exactly_what_a_full_rebuild_gives(db_session, rule):
     org = make_org(db_session)
+    if rule == "custom":
+        store_rules(db_session, org)
     wards, campaigns, people, meetings = build_neighbourhood(db_session, org)
+    lead = make_user(db_session, org=org, roles=("field_lead",), name="Lee Lead")
+    admin = make_user(db_session, org=org, roles=("admin",), name="Ada Admin")
+    record_attestation(db_session, organization_id=org.id, person_id=people[1].id, kind="endorsement", actor=lead,
+                       role="field_lead", expires_at=at("2026-06-01"), now=at("2026-02-01 08:00"))
     rollup(db_session, org, at("2026-03-20"))
 
     # More facts arrive between runs: a late conversation, an extra meeting, dues, a voided payment.
@@ -59,7 +97,11 @@ def test_incremental_runs_give_exactly_what_a_full_rebuild_gives(db_session):
         attended(db_session, person=person, event_row=april)
     payment = dues(db_session, person=people[10], amount_cents=6000, paid_on="2026-03-25",
                    period_start="2026-04-01", period_end="2026-09-30")
+    override = record_attestation(db_session, organization_id=org.id, person_id=people[11].id, kind="override",
+                                  actor=admin, reason="paid in kind", now=at("2026-03-25 10:00"))
     rollup(db_session, org, at("2026-04-03"))
+    revoke_attestation(db_session, organization_id=org.id, person_id=people[11].id, attestation_id=override.id,
+                       actor=admin, now=at("2026-04-05 10:00"))
     payment.voided_at = at("2026-04-04")
     payment.change_seq = text("nextval('pipeline_change_seq')")
     newcomer = resident(db_session, org, household=make_household(db_session, org=org, ward=wards[1]))
@@ -73,6 +115,11 @@ def test_incremental_runs_give_exactly_what_a_full_rebuild_gives(db_session):
     assert pipeline_snapshot(db_session, organization_id=org.id) == incremental
     assert len(incremental["pipeline_people"]) == 13
     assert incremental["pipeline_funnel_daily"] and incremental["pipeline_stage_counts"]
+    # Member spells were found under each version in play (so the rules really were exercised).
+    versions = {row[2] for row in incremental["membership_standing_spells"]}
+    assert versions == ({0} if rule == "default" else {1, 2})
+    overridden = any(row[1] == people[11].id for row in incremental["membership_standing_spells"])
+    assert overridden is (rule == "custom")  # the override counts only where the rule names it
 
 
 def test_a_run_twice_gives_the_same_tables(db_session):

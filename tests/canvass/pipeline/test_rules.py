@@ -1,11 +1,12 @@
 """Membership rules as AND/OR trees of explained conditions: validation, versions, evaluation
-(set-based, as of a moment), words, and agreement with the rollup's fixed rule."""
+(set-based, as of a moment), words, and agreement with the rollup's standing over time."""
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from canvass.errors import ValidationFailed
+from canvass.errors import Conflict, ValidationFailed
+from canvass.orgs.models import Organization
 from canvass.pipeline.membership import default_tree, get_person_membership, rule_for, update_membership_rule
 from canvass.pipeline.models import MembershipRuleVersion, PipelinePerson
 from canvass.pipeline.rules import (
@@ -38,11 +39,16 @@ def members_by_rollup(session, org):
 def test_the_default_tree_is_the_fixed_rule_with_its_settings(db_session):
     org = make_org(db_session)
     assert default_tree(rule_for(org)) == DUES_OR_EVENTS
-    update_membership_rule(db_session, organization_id=org.id, changes={"events_required": 2, "grace_days": 3})
+    assert rule_in_force(db_session, organization_id=org.id)["version"] == 0  # read from the settings
+    update_membership_rule(db_session, organization_id=org.id, changes={"events_required": 2, "grace_days": 3},
+                           now=at("2026-03-01"))
+    # The change is a version from its moment on; before it, the old settings' tree stays in force.
     version = rule_in_force(db_session, organization_id=org.id)
-    assert version["version"] == 0
+    assert (version["version"], version["effective_from"]) == (2, at("2026-03-01"))
     assert version["tree"]["rules"][0]["params"] == {"grace_days": 3}
     assert version["tree"]["rules"][1]["params"] == {"count": 2, "months": 6}
+    before = rule_in_force(db_session, organization_id=org.id, at=at("2026-02-28"))
+    assert (before["version"], before["tree"]) == (1, DUES_OR_EVENTS)
 
 
 def test_the_default_tree_and_the_rollup_agree_on_who_is_a_member_at_every_moment(db_session):
@@ -295,5 +301,12 @@ def test_a_settings_change_moves_a_default_tree_along_but_never_a_customised_one
     latest = rule_in_force(db_session, organization_id=org.id)
     assert latest["version"] == 2 and latest["tree"]["rules"][0]["params"] == {"grace_days": 10}
     set_membership_rule(db_session, organization_id=org.id, tree={"kind": "admin_override"})
-    update_membership_rule(db_session, organization_id=org.id, changes={"grace_days": 3})
+    # A customised tree is changed as a tree: the settings' fields are refused, nothing saved.
+    with pytest.raises(Conflict) as caught:
+        update_membership_rule(db_session, organization_id=org.id, changes={"grace_days": 3})
+    assert (caught.value.code, caught.value.details) == ("membership_rule_customised", {"fields": ["grace_days"]})
     assert rule_in_force(db_session, organization_id=org.id)["tree"] == {"kind": "admin_override", "params": {}}
+    assert rule_for(db_session.get(Organization, org.id)).grace_days == 10
+    # The dues' price and the leader criteria are not part of the tree: still settings.
+    assert update_membership_rule(db_session, organization_id=org.id,
+                                  changes={"dues_monthly_cents": 1500}).dues_monthly_cents == 1500
