@@ -74,14 +74,15 @@ def start_app_server(url: str, redis_url: str, port: int, *, args: tuple[str, ..
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
-                connection.close()
                 return server
         except OSError:
             time.sleep(0.2)
+        finally:
+            connection.close()
     server.terminate()
     raise SystemExit(f"the app did not come up under gunicorn (is Redis running at {redis_url}?)")
 
