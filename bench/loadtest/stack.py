@@ -73,7 +73,7 @@ class Stack:
         self._wait_for_redis()
         self.port = free_port()
         self.processes["web"] = start_app_server(self.database_url, self.redis_url, self.port,
-                                                 env={"CANVASS_QUEUE": QUEUE})
+                                                 env={"CANVASS_QUEUE": QUEUE}, timeout=180)
         self._spawn("worker", [sys.executable, "-m", "workers.main", "--url", self.redis_url, "--with-scheduler",
                                QUEUE])
         self._spawn("cron", [str(Path(sys.executable).parent / "rq"), "cron", "--url", self.redis_url,

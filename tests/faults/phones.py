@@ -95,7 +95,7 @@ def web_server(database_url: str, redis_url: str, queue: str, *, workers: int = 
     """gunicorn with gunicorn.conf.py (sync workers) on a free loopback port."""
     port = free_port()
     server = start_app_server(database_url, redis_url, port,
-                              env={"WEB_CONCURRENCY": str(workers), "CANVASS_QUEUE": queue})
+                              env={"WEB_CONCURRENCY": str(workers), "CANVASS_QUEUE": queue}, timeout=120)
     try:
         yield server, port
     finally:
