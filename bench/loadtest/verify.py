@@ -163,7 +163,8 @@ def check_rollups(database_url: str, organization_id: int) -> dict:
                                  {"org": organization_id}).scalar_one()
         seen = session.execute(text("SELECT contacts_seen FROM activity_watermarks WHERE organization_id = :org"),
                                {"org": organization_id}).scalar_one_or_none()
-        as_of = session.get(PipelineWatermark, organization_id).last_as_of
+        watermark = session.get(PipelineWatermark, organization_id)
+        as_of = watermark.last_as_of if watermark else None
         rebuild_activity(session, organization_id=organization_id)
         refresh_pipeline(session, organization_id=organization_id, mode="full", as_of=as_of)
         session.expire_all()

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -107,7 +106,7 @@ def web_server(database_url: str, redis_url: str, queue: str, *, workers: int = 
             server.wait()
 
 
-def gunicorn_workers(master_pid: int) -> list[int]:
+def child_pids(master_pid: int) -> list[int]:
     children = []
     for task in os.listdir(f"/proc/{master_pid}/task"):
         with open(f"/proc/{master_pid}/task/{task}/children") as handle:
@@ -117,8 +116,8 @@ def gunicorn_workers(master_pid: int) -> list[int]:
 
 @contextmanager
 def rq_worker(database_url: str, redis_url: str, queue: str, log_path):
-    """The Procfile's worker (`python -m workers.main --with-scheduler`) in a process group of its
-    own, so that a SIGKILL takes its work horse (the forked child running the job) with it."""
+    """The Procfile's worker (`python -m workers.main`), in a session of its own. Its work horse (the
+    forked child running a job) is in yet another (rq calls setsid in it): kill_worker kills both."""
     log = open(log_path, "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "workers.main", "--url", redis_url, "--max-delay", "2", queue],
@@ -142,19 +141,10 @@ def rq_worker(database_url: str, redis_url: str, queue: str, log_path):
         log.close()
 
 
-def in_threads(count: int, work) -> list[BaseException]:
-    """Run work(index) in `count` threads; the exceptions they raised."""
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            work(index)
-        except BaseException as error:  # noqa: BLE001  (reported by the test)
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return errors
+def kill_worker(process: subprocess.Popen) -> list[int]:
+    """SIGKILL the worker and its work horse at once (as the OOM killer or a lost machine would)."""
+    pids = [*child_pids(process.pid), process.pid]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    process.wait(10)
+    return pids

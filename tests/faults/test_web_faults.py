@@ -12,7 +12,7 @@ import threading
 import psycopg
 
 from tests.canvass.canvassing.fieldwork import contact
-from tests.faults.phones import Phone, assert_exactly_once, gunicorn_workers, web_server
+from tests.faults.phones import Phone, assert_exactly_once, child_pids, web_server
 from tests.faults.services import wait_until
 from tests.faults.test_database_faults import seed
 
@@ -42,7 +42,7 @@ def test_a_web_worker_killed_mid_sync_stores_nothing_and_the_retry_stores_each_i
         upload.start()
         try:
             wait_until(lambda: waiting_on_a_lock(pg_cluster), 30, what="the sync to reach its INSERT")
-            (worker,) = gunicorn_workers(server.pid)
+            (worker,) = child_pids(server.pid)
             os.kill(worker, signal.SIGKILL)
             upload.join(30)
         finally:
@@ -50,7 +50,7 @@ def test_a_web_worker_killed_mid_sync_stores_nothing_and_the_retry_stores_each_i
             blocker.close()
         assert answer == {"status": 0}  # no answer at all: the phone keeps the items and retries
         assert phone.unacknowledged() == batch
-        wait_until(lambda: [pid for pid in gunicorn_workers(server.pid) if pid != worker], 30,
+        wait_until(lambda: [pid for pid in child_pids(server.pid) if pid != worker], 30,
                    what="gunicorn to start a new worker")
         phone.sync_until_acknowledged(batch)
         assert {phone.ledger[c]["status"] for c in batch} == {"created"}  # the killed one committed nothing
@@ -84,5 +84,5 @@ def test_a_phone_that_drops_mid_upload_or_before_the_answer_resends_and_each_ite
         assert {phone.ledger[c]["status"] for c in half} == {"created"}
         phone.sync_until_acknowledged(unread)
         assert {phone.ledger[c]["status"] for c in unread} <= {"created", "duplicate"}
-        assert server.poll() is None and len(gunicorn_workers(server.pid)) == 2
+        assert server.poll() is None and len(child_pids(server.pid)) == 2
     assert assert_exactly_once(fault_database_url, canvass.org.id, [phone])["items"] == 60
