@@ -111,7 +111,12 @@ class SignedIn(FastHttpUser):
                     self.token = response.json()["access_token"]
                     return
                 response.failure(f"sign-in answered {response.status_code}")
-            gevent.sleep(5)
+            self.back_off()
+
+    def back_off(self) -> None:
+        """Wait before trying again, longer each time, with jitter: a crowd retrying in step is a storm."""
+        self.failures = getattr(self, "failures", 0) + 1
+        gevent.sleep(RANDOM.uniform(0.5, 1.5) * min(120, 5 * 2 ** self.failures))
 
     @property
     def headers(self) -> dict:
@@ -154,7 +159,7 @@ class Phone(SignedIn):
             response = self.get("/v1/me/assignments", "/v1/me/assignments")
             if response.status_code == 200:
                 break
-            gevent.sleep(5)
+            self.back_off()
         assignments = response.json()
         if not assignments:
             raise StopUser()
@@ -162,7 +167,7 @@ class Phone(SignedIn):
         while not self.stops:
             self.walklist()
             if not self.stops:
-                gevent.sleep(5)
+                self.back_off()
         # Shifts end at different times in the last part of the run, each with its offline burst.
         self.shift_end = STARTED + RUN_SECONDS * RANDOM.uniform(0.55, 0.8)
         self.next_walklist = time.monotonic() + RANDOM.uniform(0, WALKLIST_EVERY)
