@@ -5,8 +5,10 @@ Erasing a person on request (a right-to-erasure request handled by an organizer 
 The person's record stays as an anonymous shell, so every count (doors knocked, pledges,
 attendance, dues, the pipeline's funnels) stays true; what could identify them goes: name,
 external id, phone and e-mail on the person and on their pledge cards, the contact-detail
-history, free text (notes, text answers) on their contacts and pledges, and the old values kept
-in earlier audit events of corrections to them. The erasure itself is audited, with counts only.
+history, free text (notes, text answers) on their contacts and pledges, the notes of contacts
+recorded for their household as a whole (a door's note names whoever answered), the free text and
+external id of their dues payments (amounts and periods stay), the link from a user account to
+them, and the old values kept in earlier audit events of corrections to them. The erasure itself is audited, with counts only.
 The person is marked do-not-contact so no later import or card revives them silently.
 """
 from __future__ import annotations
@@ -19,13 +21,14 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from canvass.audit.models import AuditEvent
+from canvass.auth.models import User
 from canvass.audit.services import record_audit_event
 from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.db import utcnow
 from canvass.errors import NotFound
 from canvass.people.models import Person, PersonContactDetail
-from canvass.pipeline.models import EventAttendance
+from canvass.pipeline.models import DuesPayment, EventAttendance
 
 # Audit actions whose details hold a person's earlier contact details or name.
 _PERSONAL_AUDIT_ACTIONS = ("person.updated",)
@@ -65,6 +68,21 @@ def erase_person(session: Session, *, organization_id: int, person_id: int, acto
         update(Pledge).where(Pledge.organization_id == organization_id, Pledge.person_id == person_id)
         .values(notes=None, phone=None, email=None).returning(Pledge.id)
     ).all()
+    if person.household_id is not None:
+        # Contacts at the person's door recorded for nobody in particular: their notes may name them.
+        session.execute(
+            update(Contact).where(Contact.organization_id == organization_id,
+                                  Contact.household_id == person.household_id, Contact.person_id.is_(None),
+                                  Contact.notes.is_not(None))
+            .values(notes=None)
+        )
+    session.execute(
+        update(DuesPayment).where(DuesPayment.organization_id == organization_id, DuesPayment.person_id == person_id)
+        .values(note=None, external_id=None, void_reason=None)
+    )
+    session.execute(
+        update(User).where(User.organization_id == organization_id, User.person_id == person_id).values(person_id=None)
+    )
     details = session.execute(
         delete(PersonContactDetail)
         .where(PersonContactDetail.organization_id == organization_id, PersonContactDetail.person_id == person_id)
