@@ -21,8 +21,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from canvass.audit.models import AuditEvent
-from canvass.auth.models import User
 from canvass.audit.services import record_audit_event
+from canvass.auth.models import User
 from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.db import utcnow
