@@ -178,7 +178,7 @@ class Phone(SignedIn):
 
     def walklist(self) -> None:
         headers = {"If-None-Match": self.etag} if self.etag else {}
-        response = self.get(f"/v1/assignments/{self.assignment_id}/walklist", "/v1/assignments/[id]/walklist",
+        response = self.get(f"/v1/assignments/{self.assignment_id}/walklist", "/v1/assignments/{id}/walklist",
                             expected=(200, 304), headers=headers)
         if response.status_code == 200:
             document = response.json()
@@ -306,11 +306,11 @@ class Lead(SignedIn):
         if RANDOM.random() < 0.5:
             with self.client.post(path, json={"canvasser_id": CROWD.reserve_canvasser_id,
                                               "campaign_id": CROWD.campaign_id, "lease_hours": 1},
-                                  headers=self.headers, name="/v1/turfs/[id]/assignment POST",
+                                  headers=self.headers, name="/v1/turfs/{id}/assignment",
                                   catch_response=True) as response:
                 self.expect(response, 201, 409)
         else:
-            with self.client.delete(path, headers=self.headers, name="/v1/turfs/[id]/assignment DELETE",
+            with self.client.delete(path, headers=self.headers, name="/v1/turfs/{id}/assignment",
                                     catch_response=True) as response:
                 self.expect(response, 200, 204, 409)
         gevent.sleep(RANDOM.uniform(3, 8))

@@ -30,6 +30,6 @@ def test_quick_canvass_day_loses_and_doubles_nothing(tmp_path):
     assert ledgers["items"] > 500 and ledgers["pledges"] > 0
     statuses = found["statuses"]
     assert statuses.get("POST /v1/sync (shift) 200", 0) > 0 and statuses.get("POST /v1/sync (burst) 200", 0) > 0
-    assert statuses.get("GET /v1/assignments/[id]/walklist 304", 0) > 0
+    assert statuses.get("GET /v1/assignments/{id}/walklist 304", 0) > 0
     assert ledgers["missing"] == ledgers["stored_twice"] == ledgers["acknowledged_not_stored"] == 0
     assert found["rollups"]["activity_equals_rebuild"] and found["rollups"]["pipeline_equals_rebuild"]
