@@ -139,7 +139,8 @@ class RetentionPurge:
 
 def purge_stale_personal_data(session: Session, *, organization_id: int, months: int, now=None) -> RetentionPurge:
     """The retention rule (`RETENTION_MONTHS`, 0 keeps everything): the notes on the contacts of people who never
-    became supporters, and their phone, e-mail and contact-detail history, go after `months` without contact.
+    became supporters, and their phone, e-mail and contact-detail history, go after `months` without contact;
+    so do the notes of household-level contacts older than that at doors where everyone living there is such a person.
     Names, addresses and door results stay (the walk list and the counts need them). Set-based, safe to run twice;
     audited once per run that purged anything (`retention.purged`, counts only)."""
     if months <= 0:
@@ -155,6 +156,12 @@ def purge_stale_personal_data(session: Session, *, organization_id: int, months:
 
     notes = changed(f"UPDATE contacts SET notes = NULL WHERE organization_id = :org AND notes IS NOT NULL "
                     f"AND person_id IN ({_STALE_PEOPLE})")
+    # A note recorded for the household as a whole goes too once it is past the retention, unless
+    # someone living there is not stale (a supporter's door keeps its history).
+    notes += changed(f"UPDATE contacts c SET notes = NULL WHERE c.organization_id = :org AND c.notes IS NOT NULL "
+                     f"AND c.person_id IS NULL AND c.occurred_at < :cutoff "
+                     f"AND NOT EXISTS (SELECT 1 FROM people r WHERE r.organization_id = c.organization_id "
+                     f"AND r.household_id = c.household_id AND r.id NOT IN ({_STALE_PEOPLE}))")
     people = changed(f"UPDATE people SET phone = NULL, email = NULL WHERE organization_id = :org "
                      f"AND (phone IS NOT NULL OR email IS NOT NULL) AND id IN ({_STALE_PEOPLE})")
     details = changed(f"DELETE FROM person_contact_details WHERE organization_id = :org "
