@@ -9,14 +9,16 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+LOADTEST_ARGS ?=
 export PYTEST_ARGS
 
-.PHONY: help bootstrap run test bench lint messages start stop status clean-data
+.PHONY: help bootstrap run test bench loadtest lint messages start stop status clean-data
 
 help:
 	@echo "make run          bootstrap + migrate + demo data + web/worker/cron (PORT, default 8000)"
 	@echo "make test         run the test suite (PYTEST_ARGS='-k foo' to pass arguments to pytest)"
 	@echo "make bench        run the benchmarks (python -m bench; BENCH_ARGS='name ...' to pick some)"
+	@echo "make loadtest     the canvass-day load test, 1,000 phones for 10 min (LOADTEST_ARGS=--quick: 100 for 60 s)"
 	@echo "make lint         ruff, import-linter (the order of areas), mypy, shell checks (make test runs it first)"
 	@echo "make messages     extract the pages' and the app's messages, update the es/pl/zh catalogs, compile them"
 	@echo "make bootstrap    install system packages + .venv, start the embedded services"
@@ -34,6 +36,9 @@ test:
 
 bench:
 	@bash scripts/bootstrap.sh --mode bench .venv/bin/python -m bench $(BENCH_ARGS)
+
+loadtest:
+	@bash scripts/bootstrap.sh --mode bench .venv/bin/python -m bench.loadtest $(LOADTEST_ARGS)
 
 lint:
 	@bash scripts/bootstrap.sh --mode venv bash scripts/lint.sh

@@ -62,7 +62,7 @@ def free_port() -> int:
 
 
 def start_app_server(url: str, redis_url: str, port: int, *, args: tuple[str, ...] = (),
-                     env: dict | None = None) -> subprocess.Popen:
+                     env: dict | None = None, timeout: float = 30) -> subprocess.Popen:
     """The app under gunicorn with the Procfile's settings (gunicorn.conf.py; `args` override them)
     on 127.0.0.1:`port`, returned once /healthz answers 200."""
     server = subprocess.Popen(
@@ -72,16 +72,18 @@ def start_app_server(url: str, redis_url: str, port: int, *, args: tuple[str, ..
         env={**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
              "SECRET_KEY": "bench-only", **(env or {})},
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
-                connection.close()
                 return server
         except OSError:
-            time.sleep(0.2)
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
     server.terminate()
     raise SystemExit(f"the app did not come up under gunicorn (is Redis running at {redis_url}?)")
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,7 +111,12 @@ def _clear_if_done(queue: Queue, job_id: str) -> bool:
         job = Job.fetch(job_id, connection=queue.connection)
     except NoSuchJobError:
         return True
-    if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.FINISHED, JobStatus.STOPPED, JobStatus.CANCELED):
+    try:
+        status = job.get_status(refresh=True)
+    except InvalidJobOperation:
+        # It finished between the two reads and its record went with it (result_ttl=0): the id is free.
+        return True
+    if status in (JobStatus.FAILED, JobStatus.FINISHED, JobStatus.STOPPED, JobStatus.CANCELED):
         job.delete()
         return True
     return False

@@ -5,8 +5,10 @@ Erasing a person on request (a right-to-erasure request handled by an organizer 
 The person's record stays as an anonymous shell, so every count (doors knocked, pledges,
 attendance, dues, the pipeline's funnels) stays true; what could identify them goes: name,
 external id, phone and e-mail on the person and on their pledge cards, the contact-detail
-history, free text (notes, text answers) on their contacts and pledges, and the old values kept
-in earlier audit events of corrections to them. The erasure itself is audited, with counts only.
+history, free text (notes, text answers) on their contacts and pledges, the notes of contacts
+recorded for their household as a whole (a door's note names whoever answered), the free text and
+external id of their dues payments (amounts and periods stay), the link from a user account to
+them, and the old values kept in earlier audit events of corrections to them. The erasure itself is audited, with counts only.
 The person is marked do-not-contact so no later import or card revives them silently.
 """
 from __future__ import annotations
@@ -20,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from canvass.audit.models import AuditEvent
 from canvass.audit.services import record_audit_event
+from canvass.auth.models import User
 from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.db import utcnow
 from canvass.errors import NotFound
 from canvass.people.models import Person, PersonContactDetail
-from canvass.pipeline.models import EventAttendance
+from canvass.pipeline.models import DuesPayment, EventAttendance
 
 # Audit actions whose details hold a person's earlier contact details or name.
 _PERSONAL_AUDIT_ACTIONS = ("person.updated",)
@@ -65,6 +68,21 @@ def erase_person(session: Session, *, organization_id: int, person_id: int, acto
         update(Pledge).where(Pledge.organization_id == organization_id, Pledge.person_id == person_id)
         .values(notes=None, phone=None, email=None).returning(Pledge.id)
     ).all()
+    if person.household_id is not None:
+        # Contacts at the person's door recorded for nobody in particular: their notes may name them.
+        session.execute(
+            update(Contact).where(Contact.organization_id == organization_id,
+                                  Contact.household_id == person.household_id, Contact.person_id.is_(None),
+                                  Contact.notes.is_not(None))
+            .values(notes=None)
+        )
+    session.execute(
+        update(DuesPayment).where(DuesPayment.organization_id == organization_id, DuesPayment.person_id == person_id)
+        .values(note=None, external_id=None, void_reason=None)
+    )
+    session.execute(
+        update(User).where(User.organization_id == organization_id, User.person_id == person_id).values(person_id=None)
+    )
     details = session.execute(
         delete(PersonContactDetail)
         .where(PersonContactDetail.organization_id == organization_id, PersonContactDetail.person_id == person_id)
@@ -121,7 +139,8 @@ class RetentionPurge:
 
 def purge_stale_personal_data(session: Session, *, organization_id: int, months: int, now=None) -> RetentionPurge:
     """The retention rule (`RETENTION_MONTHS`, 0 keeps everything): the notes on the contacts of people who never
-    became supporters, and their phone, e-mail and contact-detail history, go after `months` without contact.
+    became supporters, and their phone, e-mail and contact-detail history, go after `months` without contact;
+    so do the notes of household-level contacts older than that at doors where everyone living there is such a person.
     Names, addresses and door results stay (the walk list and the counts need them). Set-based, safe to run twice;
     audited once per run that purged anything (`retention.purged`, counts only)."""
     if months <= 0:
@@ -137,6 +156,12 @@ def purge_stale_personal_data(session: Session, *, organization_id: int, months:
 
     notes = changed(f"UPDATE contacts SET notes = NULL WHERE organization_id = :org AND notes IS NOT NULL "
                     f"AND person_id IN ({_STALE_PEOPLE})")
+    # A note recorded for the household as a whole goes too once it is past the retention, unless
+    # someone living there is not stale (a supporter's door keeps its history).
+    notes += changed(f"UPDATE contacts c SET notes = NULL WHERE c.organization_id = :org AND c.notes IS NOT NULL "
+                     f"AND c.person_id IS NULL AND c.occurred_at < :cutoff "
+                     f"AND NOT EXISTS (SELECT 1 FROM people r WHERE r.organization_id = c.organization_id "
+                     f"AND r.household_id = c.household_id AND r.id NOT IN ({_STALE_PEOPLE}))")
     people = changed(f"UPDATE people SET phone = NULL, email = NULL WHERE organization_id = :org "
                      f"AND (phone IS NOT NULL OR email IS NOT NULL) AND id IN ({_STALE_PEOPLE})")
     details = changed(f"DELETE FROM person_contact_details WHERE organization_id = :org "

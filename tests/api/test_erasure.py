@@ -1,6 +1,7 @@
 """Erasing a person on request: what identifies them goes, every count stays, and it is audited."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
@@ -9,12 +10,13 @@ from canvass.audit.models import AuditEvent
 from canvass.campaigns.models import Question
 from canvass.canvassing.records import Contact, Pledge
 from canvass.pipeline.models import EventAttendance
-from tests.canvass.pipeline.builders import attended, conversation, event, pledge
+from tests.canvass.pipeline.builders import attended, conversation, dues, event, pledge
 from tests.factories import auth_header, make_campaign, make_household, make_org, make_person, make_user
 
 PERSONAL = ("Wilhelmina", "Okonkwo-Private", "13125550142", "13125550143", "wil.private@example.net",
             "met her at the laundromat", "my landlord never fixes the heat", "EXT-PRIVATE-9")
-TABLES = ("people", "contacts", "pledges", "person_contact_details", "event_attendance", "audit_events")
+TABLES = ("people", "contacts", "pledges", "person_contact_details", "event_attendance", "audit_events",
+          "dues_payments")
 
 
 def _rows_mentioning(session, org_id: int, needle: str) -> list[str]:
@@ -74,3 +76,40 @@ def test_a_canvasser_cannot_erase_and_another_organizations_person_is_not_found(
     assert client.post(f"/v1/people/{person.id}/erasure", headers=auth_header(db_session, outsider)).status_code == 404
     db_session.expire_all()
     assert db_session.get(type(person), person.id).first_name == "Keep"
+
+
+def test_erasure_also_clears_door_notes_dues_text_and_unlinks_the_members_login(client, db_session, clean_redis):
+    from canvass.auth.models import User
+
+    org = make_org(db_session)
+    headers = auth_header(db_session, make_user(db_session, org=org, roles=["organizer"]))
+    household = make_household(db_session, org=org)
+    person = make_person(db_session, org=org, household=household, first_name="Wilhelmina",
+                         last_name="Okonkwo-Private")
+    neighbour_door = make_household(db_session, org=org)
+    campaign = make_campaign(db_session, org=org)
+    now = datetime.now(UTC)
+    at_the_door = Contact(organization_id=org.id, client_id=uuid.uuid4(), campaign_id=campaign.id,
+                          household_id=household.id, occurred_at=now, result_code="come_back",
+                          notes="Wilhelmina says come back after the laundromat")
+    elsewhere = Contact(organization_id=org.id, client_id=uuid.uuid4(), campaign_id=campaign.id,
+                        household_id=neighbour_door.id, occurred_at=now, result_code="come_back",
+                        notes="ask for the tall neighbour")
+    db_session.add_all([at_the_door, elsewhere])
+    payment = dues(db_session, person=person, amount_cents=2500, paid_on="2026-11-01", period_start="2026-11-01",
+                   period_end="2026-11-30")
+    payment.note, payment.external_id = "paid by Wilhelmina in cash", "EXT-PRIVATE-9"
+    login = make_user(db_session, org=org, roles=["canvasser"])
+    login.person_id = person.id
+    db_session.flush()
+
+    assert client.post(f"/v1/people/{person.id}/erasure", headers=headers).status_code == 200
+
+    db_session.expire_all()
+    assert [found for needle in ("Wilhelmina", "EXT-PRIVATE-9", "laundromat")
+            for found in _rows_mentioning(db_session, org.id, needle)] == []
+    assert db_session.get(User, login.id).person_id is None
+    assert db_session.get(Contact, elsewhere.id).notes == "ask for the tall neighbour"  # another door keeps its note
+    kept = db_session.execute(text("SELECT amount_cents, period_end FROM dues_payments WHERE id = :id"),
+                              {"id": payment.id}).one()
+    assert kept.amount_cents == 2500  # the count and the money stay

@@ -107,6 +107,29 @@ def test_a_failed_job_does_not_swallow_later_requests(worker_runtime, db_session
     assert CALLS == [7]
 
 
+def test_a_job_finishing_while_its_id_is_checked_does_not_swallow_the_request(worker_runtime, db_session,
+                                                                            monkeypatch):
+    # Seen in the canvass-day load test: the coalescing check fetched the waiting job, the worker
+    # finished it (its record deleted at once, result_ttl=0), and reading its status then raised.
+    with transaction(db_session) as session:
+        request_job(session, name="record_call_for_test", job_id="record-vanishing", value=1)
+    queue = worker_runtime.get_queue()
+    real_fetch = runtime.Job.fetch
+
+    def fetch_then_the_worker_finishes_it(job_id, connection):
+        job = real_fetch(job_id, connection=connection)
+        queue.remove(job_id)  # taken by the worker...
+        connection.delete(job.key)  # ...run, and its record dropped
+        return job
+
+    monkeypatch.setattr(runtime.Job, "fetch", fetch_then_the_worker_finishes_it)
+    with transaction(db_session) as session:
+        request_job(session, name="record_call_for_test", job_id="record-vanishing", value=2)
+    monkeypatch.undo()
+    run_jobs(worker_runtime)
+    assert CALLS == [2]
+
+
 def test_every_registered_job_is_enqueued_by_its_own_path_and_every_path_is_a_job():
     assert {name: f"{fn.__module__}.{fn.__name__}" for name, fn in jobs.JOBS.items()} == jobs.JOB_PATHS
     assert jobs.JOB_PATHS["rollup_pipeline"] == "workers.pipeline_jobs.rollup_pipeline"

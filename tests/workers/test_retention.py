@@ -64,6 +64,32 @@ def test_purge_drops_notes_and_details_of_people_never_supporters_past_the_reten
     assert purge_stale_personal_data(db_session, organization_id=org.id, months=0, now=NOW).people == 0
 
 
+def test_purge_drops_old_household_notes_unless_someone_at_that_door_is_kept(db_session):
+    org = make_org(db_session)
+    campaign = make_campaign(db_session, org=org)
+    stale = _someone(db_session, org, campaign, name="Stale", contacted_at=LONG_AGO)
+    recent = _someone(db_session, org, campaign, name="Recent", contacted_at=LAST_MONTH)
+
+    def door_note(person, when, note):
+        row = Contact(organization_id=org.id, client_id=uuid.uuid4(), campaign_id=campaign.id,
+                      household_id=person.household_id, result_code="come_back", notes=note, occurred_at=when)
+        db_session.add(row)
+        db_session.flush()
+        return row
+
+    old_at_stale = door_note(stale, LONG_AGO, "the daughter answered, Stale was out")
+    new_at_stale = door_note(stale, LAST_MONTH, "dog in the yard")
+    old_at_recent = door_note(recent, LONG_AGO, "Recent's brother answered")
+
+    purged = purge_stale_personal_data(db_session, organization_id=org.id, months=24, now=NOW)
+
+    assert purged.notes == 2  # Stale's own contact and the old note at Stale's door
+    db_session.expire_all()
+    assert db_session.get(Contact, old_at_stale.id).notes is None
+    assert db_session.get(Contact, new_at_stale.id).notes == "dog in the yard"  # inside the retention
+    assert db_session.get(Contact, old_at_recent.id).notes == "Recent's brother answered"
+
+
 def test_the_nightly_job_purges_every_organization(db_session, worker_runtime):
     org = make_org(db_session)
     stale = _someone(db_session, org, make_campaign(db_session, org=org), name="Gone",
