@@ -54,7 +54,12 @@ def dashboard():
 # row keyed in twice is stored once).
 @requires_roles("field_lead", "organizer", "admin")
 def _printed_walklist(assignment_id: int):
-    user = current_user()
+    return render_walklist_sheet(current_user(), assignment_id)
+
+
+def render_walklist_sheet(user, assignment_id: int) -> str:
+    """The print-ready sheet of a lease, for a user whose role the caller checked (bearer token here,
+    the console's session on /console/assignments/{id}/print)."""
     with transaction(db.session) as session:
         walklist = build_walklist(session, organization_id=user.organization_id, assignment_id=assignment_id,
                                   viewer_id=user.id, viewer_roles=user.roles, cache=walklist_cache())

@@ -20,6 +20,7 @@ from api.auth import client_ip, current_user
 from api.extensions import db
 from api.replica import read_transaction, remember_own_write
 from api.throttle import check_login_allowed, clear_login_failures, record_login_failure
+from api.web import render_walklist_sheet
 from api.web.security import no_store
 from api.web.session import csrf_ok, csrf_token, end_session, page, refuse_csrf, session_user, start_session
 from canvass.auth import services as users
@@ -344,6 +345,13 @@ def keep_cut():
         return redirect(url_for("console.cut", ward=ward, target_doors=target or ""))
     flash(gettext("Ward %(ward)s cut into %(count)s turfs.", ward=ward, count=count), "ok")
     return redirect(url_for("console.turfs", ward=ward))
+
+
+@blp.get("/assignments/<int:assignment_id>/print")
+@page(*READERS)
+def print_sheet(assignment_id: int):
+    # The same sheet as /walklists/{id}/print, for a lead signed in to the console (cookie, not bearer).
+    return render_walklist_sheet(current_user(), assignment_id)
 
 
 # --- canvassers and teams ------------------------------------------------------------------

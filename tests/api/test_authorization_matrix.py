@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/console/votes/<int:vote_id>/close"): (PUBLIC, 302, 302),
     ("POST", "/console/cut"): (PUBLIC, 302, 302),
     ("GET", "/console/draw"): (PUBLIC, 302, 302),
+    ("GET", "/console/assignments/<int:assignment_id>/print"): (PUBLIC, 302, 302),
     ("POST", "/console/draw"): (PUBLIC, 302, 302),
     ("GET", "/console/duplicates"): (PUBLIC, 302, 302),
     ("GET", "/console/follow-ups"): (PUBLIC, 302, 302),

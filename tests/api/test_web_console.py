@@ -201,6 +201,27 @@ def test_paper_page_of_another_organizations_assignment_is_404(client, db_sessio
     assert client.get(f"/console/paper?assignment_id={other.assignments[0].id}").status_code == 404
 
 
+def test_a_lead_prints_a_held_turfs_walk_list_from_the_console(client, db_session):
+    ward = make_ward(db_session)
+    lease = ward.assignments[0]
+    sign_in(client, ward.lead)
+    turf_page = client.get(f"/console/turfs/{lease.turf_id}").get_data(as_text=True)
+    assert f'href="/console/assignments/{lease.id}/print"' in turf_page
+    sheet = client.get(f"/console/assignments/{lease.id}/print")
+    assert sheet.status_code == 200
+    codes = re.findall(r'<td class="entry-code"><code>([2-9A-Z]{8})</code></td>', sheet.get_data(as_text=True))
+    assert codes == [encode_entry_code(h.id) for h in ward.doors[0]]
+
+
+def test_printing_another_organizations_or_as_a_canvasser_is_refused(client, db_session):
+    ward = make_ward(db_session)
+    other = make_ward(db_session)
+    sign_in(client, ward.lead)
+    assert client.get(f"/console/assignments/{other.assignments[0].id}/print").status_code == 404
+    sign_in(client, ward.canvassers[0])
+    assert client.get(f"/console/assignments/{ward.assignments[0].id}/print").status_code == 403
+
+
 def test_admin_adds_a_canvasser_and_a_lead_cannot(client, app, db_session):
     ward = make_ward(db_session)
     admin = make_user(db_session, org=ward.org, roles=["admin"])
