@@ -76,6 +76,7 @@ class AppSite:
     canvasser_email: str
     canvasser_id: int
     assignment_id: int
+    spanish_door: int
     faults: Faults = field(repr=False)
 
 
@@ -96,16 +97,19 @@ def _seed(session) -> dict:
     canvasser = make_user(session, org=org, roles=["canvasser"], name="Ana Walker")
     ward = make_boundary(session, org=org, name="33", bounds=(-87.72, 41.94, -87.70, 41.95))
     campaign = make_campaign(session, org=org, name="Fall canvass")
+    # The script and question in Spanish, for the door whose resident prefers it (DOORS - 1).
+    campaign.translations = {"es": {"script": "Hola, soy su vecina", "questions": [{"prompt": "¿Va a votar?"}]}}
     households = []
     for index in range(DOORS):
         household = make_household(session, org=org, lon=-87.719 + 0.0005 * (index % 8), lat=41.941 + 0.002 * (index // 8),
                                    ward=ward)
-        make_person(session, org=org, household=household)
+        make_person(session, org=org, household=household, language="es" if index == DOORS - 1 else None)
         households.append(household)
     turf = make_turf(session, org=org, households=households, ward=ward, name="Turf 1 West",
                      bounds=(-87.72, 41.94, -87.70, 41.95))
     assignment = make_assignment(session, org=org, turf=turf, canvasser=canvasser, campaign=campaign)
-    return {"canvasser_email": canvasser.email, "canvasser_id": canvasser.id, "assignment_id": assignment.id}
+    return {"canvasser_email": canvasser.email, "canvasser_id": canvasser.id, "assignment_id": assignment.id,
+            "spanish_door": households[-1].id}
 
 
 @pytest.fixture(scope="module")
@@ -374,13 +378,21 @@ def test_lost_answer_server_error_and_expired_token_keep_the_queue(browser, app_
     wait(browser).until(lambda b: stored(site)["pledges"][0] == pledges + 1)
     wait(browser).until(lambda b: unsynced(b) == 0)
 
-    # The chosen language is kept; without a catalog on the server the app stays in English.
+    # The door's language: its badge, and the campaign's script and question in Spanish beside the originals.
+    browser.get(f"{site.url}/app/#/door/{site.assignment_id}/{site.spanish_door}")
+    script = wait(browser).until(EC.presence_of_element_located((By.ID, "door-script")))
+    assert "Hola, soy su vecina" in script.text and script.get_attribute("lang") == "es"
+    legends = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#survey legend")]
+    assert "Will you vote? / ¿Va a votar?" in legends
+
+    # The app in Spanish: the chosen language is kept, and the messages come from the server's catalog.
     browser.execute_script("localStorage.setItem('canvass.locale', 'es')")
     browser.get(f"{site.url}/app/#/sync")
     browser.refresh()
     wait(browser).until(EC.presence_of_element_located((By.ID, "sync-now")))
     assert browser.execute_script("return document.documentElement.lang") == "es"
-    assert browser.find_element(By.ID, "sync-now").text == "Sync now"
+    wait(browser).until(lambda b: b.find_element(By.ID, "sync-now").text == "Sincronizar ahora")
+    browser.save_screenshot(str(ARTIFACTS / "app-sync-es.png"))
 
 
 def test_first_screen_on_fast_3g_is_under_2_seconds_and_300_kb(browser, app_site):

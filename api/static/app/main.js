@@ -258,13 +258,24 @@ function languageBadge(code) {
   const speaks = (user().languages || []).map((l) => String(l).toLowerCase().split("-")[0]);
   const match = speaks.includes(String(code).toLowerCase().split("-")[0]);
   return h("span", { class: match ? "lang match" : "lang", title: t("Language at this door") },
-    `${t("Language")}: ${code}`);
+    t("Language") + ": " + code);
 }
 
 function doorLanguage(stop) {
+  if (stop.languages && stop.languages.length) { return stop.languages[0]; }
   if (stop.language) { return stop.language; }
   const spoken = (stop.people || []).map((p) => p.language).filter(Boolean);
   return spoken.length ? spoken[0] : null;
+}
+
+// The campaign's script and questions in the door's language (exact tag, else the same language:
+// `zh` finds `zh-Hans`), or null when the campaign has none or the canvasser reads the original.
+function doorTranslation(campaign, code) {
+  const translations = campaign.translations || {};
+  if (!code) { return null; }
+  const primary = (tag) => String(tag).toLowerCase().split("-")[0];
+  const tag = translations[code] ? code : Object.keys(translations).find((k) => primary(k) === primary(code));
+  return tag ? { tag, ...translations[tag] } : null;
 }
 
 function addressLine(stop) {
@@ -323,16 +334,22 @@ function personChoice(stop, allowNew) {
   return select;
 }
 
-function answerControl(question) {
+// `translated`: the question in the door's language ({prompt, choices}), shown beside the original;
+// the answer sent is always the campaign's own choice.
+function answerControl(question, translated) {
   const name = `q-${question.id}`;
+  const prompt = translated && translated.prompt ? `${question.prompt} / ${translated.prompt}` : question.prompt;
   const none = h("label", { class: "choice" }, h("input", { type: "radio", name, value: "", checked: true }), t("No answer"));
-  const radios = (values) => h("fieldset", { class: "question" }, h("legend", {}, question.prompt),
+  const radios = (values) => h("fieldset", { class: "question" }, h("legend", {}, prompt),
     none, values.map(([value, label]) => h("label", { class: "choice" }, h("input", { type: "radio", name, value }), label)));
   if (question.kind === "yes_no") { return radios([["true", t("Yes")], ["false", t("No")]]); }
   if (question.kind === "scale") { return radios([1, 2, 3, 4, 5].map((n) => [String(n), String(n)])); }
-  if (question.kind === "choice") { return radios((question.choices || []).map((c) => [c, c])); }
+  if (question.kind === "choice") {
+    const local = (translated && translated.choices) || [];
+    return radios((question.choices || []).map((c, i) => [c, local[i] && local[i] !== c ? `${c} / ${local[i]}` : c]));
+  }
   const text = h("textarea", { name, rows: 2, maxlength: 2000 });
-  return field(question.prompt, text);
+  return field(prompt, text);
 }
 
 function readAnswers(form, questions) {
@@ -372,6 +389,7 @@ async function doorView(assignmentId, householdId) {
     return;
   }
   const campaign = walklist.campaign;
+  const local = doorTranslation(campaign, doorLanguage(stop));
   const back = () => { location.hash = `#/walk/${assignmentId}`; };
   const base = () => ({ client_id: crypto.randomUUID(), assignment_id: Number(assignmentId), household_id: stop.household_id,
                         occurred_at: isoNow() });
@@ -391,8 +409,10 @@ async function doorView(assignmentId, householdId) {
   const survey = h("form", { class: "card", id: "survey" },
     h("h2", {}, t("Talked: survey")),
     campaign.script ? h("p", { class: "script" }, campaign.script) : null,
+    local && local.script ? h("p", { class: "script", lang: local.tag, id: "door-script" },
+      h("strong", {}, t("At this door") + " (" + local.tag + "): "), local.script) : null,
     field(t("Who answered"), talkPerson),
-    (campaign.questions || []).map(answerControl),
+    (campaign.questions || []).map((q, i) => answerControl(q, local && (local.questions || [])[i])),
     field(t("Notes"), notes),
     h("button", { type: "submit" }, t("Save conversation")));
   survey.addEventListener("submit", async (event) => {
