@@ -94,12 +94,12 @@ def _console_context():
 
 
 @blp.errorhandler(DomainError)
-def _domain_error(error: DomainError):
+def domain_error_page(error: DomainError):
     status = STATUS_OF_KIND.get(error.kind, 400)
     return render_template("console/message.html", title=gettext("Not possible"), message=error.message), status
 
 
-def _org() -> int:
+def current_org_id() -> int:
     return current_user().organization_id
 
 
@@ -117,7 +117,7 @@ def _home_for(user) -> str:
     return url_for("console.my_assignments")
 
 
-def _flash_error(error: DomainError) -> None:
+def flash_error(error: DomainError) -> None:
     flash(f"{error.message} ({error.code})", "error")
 
 
@@ -198,13 +198,13 @@ def _holder(assignment: dict | None) -> str | None:
     return assignment["canvasser_name"] or (f"team {assignment['team_name']}" if assignment["team_name"] else None)
 
 
-def _map_json(collection: dict) -> str:
+def map_json(collection: dict) -> str:
     """The map's GeoJSON for its <script type="application/json"> block: <, > and & escaped, so a name
     such as "</script><form ..." cannot end the block and put markup on the page."""
     return json.dumps(collection).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _map_settings() -> dict:
+def map_settings() -> dict:
     settings = current_app.config["CANVASS_SETTINGS"]
     return {"tile_url": settings.map_tile_url or "", "attribution": settings.map_tile_attribution or ""}
 
@@ -214,25 +214,25 @@ def _map_settings() -> dict:
 def turfs():
     ward = request.args.get("ward", "").strip() or None
     with read_transaction(own_writes=True) as session:
-        listed = services.list_turfs(session, organization_id=_org(), ward=ward)
-        needs = language_needs(session, organization_id=_org(), turf_ids=[t.id for t in listed])
-        canvassers = users.list_users(session, organization_id=_org(), role="canvasser") if needs else []
+        listed = services.list_turfs(session, organization_id=current_org_id(), ward=ward)
+        needs = language_needs(session, organization_id=current_org_id(), turf_ids=[t.id for t in listed])
+        canvassers = users.list_users(session, organization_id=current_org_id(), role="canvasser") if needs else []
     suggestions = {turf_id: suggest_canvassers(turf_needs, canvassers) for turf_id, turf_needs in needs.items()}
     collection = {"type": "FeatureCollection", "features": [_feature(t) for t in listed]}
-    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=_map_json(collection),
-                           map_settings=_map_settings(), holder=_holder, needs=needs, suggestions=suggestions)
+    return render_template("console/turfs.html", turfs=listed, ward=ward or "", map_data=map_json(collection),
+                           map_settings=map_settings(), holder=_holder, needs=needs, suggestions=suggestions)
 
 
 @blp.get("/turfs/<int:turf_id>")
 @page(*READERS)
 def turf(turf_id: int):
     with transaction(db.session) as session:
-        listing = services.get_turf_listing(session, organization_id=_org(), turf_id=turf_id)
-        history = lease_views.list_turf_history(session, organization_id=_org(), turf_id=turf_id)
-        campaigns = list_campaigns(session, organization_id=_org(), status="active")
-        everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
-        team_list = teams.list_teams(session, organization_id=_org())
-        needs = language_needs(session, organization_id=_org(), turf_ids=[turf_id]).get(turf_id, [])
+        listing = services.get_turf_listing(session, organization_id=current_org_id(), turf_id=turf_id)
+        history = lease_views.list_turf_history(session, organization_id=current_org_id(), turf_id=turf_id)
+        campaigns = list_campaigns(session, organization_id=current_org_id(), status="active")
+        everyone = users.list_users(session, organization_id=current_org_id(), include_inactive=True)
+        team_list = teams.list_teams(session, organization_id=current_org_id())
+        needs = language_needs(session, organization_id=current_org_id(), turf_ids=[turf_id]).get(turf_id, [])
     canvassers = [u for u in everyone if u.is_active and "canvasser" in u.roles]
     names = {("canvasser_id", u.id): u.name for u in everyone} | {("team_id", t.id): f"team {t.name}" for t in team_list}
     holder_names = {  # the history names a lease's holder by id: show their name
@@ -241,12 +241,12 @@ def turf(turf_id: int):
     }
     collection = {"type": "FeatureCollection", "features": [_feature(listing)]}
     return render_template("console/turf.html", turf=listing, history=history, campaigns=campaigns,
-                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=_map_json(collection),
-                           map_settings=_map_settings(), holder=_holder(listing.assignment), needs=needs,
+                           canvassers=canvassers, teams=team_list, holder_names=holder_names, map_data=map_json(collection),
+                           map_settings=map_settings(), holder=_holder(listing.assignment), needs=needs,
                            suggestions=suggest_canvassers(needs, canvassers))
 
 
-def _int_or_none(value: str | None) -> int | None:
+def int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isdigit() else None
 
@@ -254,7 +254,7 @@ def _int_or_none(value: str | None) -> int | None:
 def _holder_fields(form) -> dict:
     """`holder` is "canvasser:ID" or "team:ID" (one select, so exactly one of the two)."""
     kind, _, raw = (form.get("holder") or "").partition(":")
-    holder_id = _int_or_none(raw)
+    holder_id = int_or_none(raw)
     if kind == "team":
         return {"team_id": holder_id}
     return {"canvasser_id": holder_id}
@@ -266,14 +266,14 @@ def turf_assignment(turf_id: int):
     """Assign, reassign, extend or release: the four writes of /v1/turfs/{id}/assignment."""
     action = request.form.get("action")
     user = current_user()
-    hours = _int_or_none(request.form.get("lease_hours"))
+    hours = int_or_none(request.form.get("lease_hours"))
     reason = (request.form.get("reason") or "").strip() or None
     default_hours = current_app.config["CANVASS_SETTINGS"].default_lease_hours
     scope = {"organization_id": user.organization_id, "turf_id": turf_id, "actor_id": user.id}
     try:
         with transaction(db.session) as session:
             if action in ("assign", "reassign"):
-                campaign_id = _int_or_none(request.form.get("campaign_id"))
+                campaign_id = int_or_none(request.form.get("campaign_id"))
                 write = leases.assign_turf if action == "assign" else leases.reassign_turf
                 kwargs = {"campaign_id": campaign_id, **_holder_fields(request.form)}
                 if hours:
@@ -293,7 +293,7 @@ def turf_assignment(turf_id: int):
     except DomainError as error:
         if error.kind == "not_found" and error.code == "turf_not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.turf", turf_id=turf_id))
 
 
@@ -307,7 +307,7 @@ def cut():
     "Keep this cut" posts the same ward and target, which cuts again for real (the cutter is
     deterministic: the same doors give the same turfs)."""
     ward = request.args.get("ward", "").strip()
-    target = _int_or_none(request.args.get("target_doors"))
+    target = int_or_none(request.args.get("target_doors"))
     preview = error = None
     if ward and request.args.get("target_doors") is not None:
         user = current_user()
@@ -325,15 +325,15 @@ def cut():
     for feature in features:
         feature["properties"]["url"] = None  # not saved: no page to link to
     return render_template("console/cut.html", ward=ward, target=target or "", preview=preview, error=error,
-                           map_data=_map_json({"type": "FeatureCollection", "features": features}),
-                           map_settings=_map_settings())
+                           map_data=map_json({"type": "FeatureCollection", "features": features}),
+                           map_settings=map_settings())
 
 
 @blp.post("/cut")
 @page(*WRITERS)
 def keep_cut():
     ward = request.form.get("ward", "").strip()
-    target = _int_or_none(request.form.get("target_doors"))
+    target = int_or_none(request.form.get("target_doors"))
     user = current_user()
     try:
         with transaction(db.session) as session:
@@ -341,7 +341,7 @@ def keep_cut():
                                                target_doors=target if target is not None else -1, ward=ward)
             count = len(made.turfs)
     except DomainError as error:
-        _flash_error(error)
+        flash_error(error)
         return redirect(url_for("console.cut", ward=ward, target_doors=target or ""))
     flash(gettext("Ward %(ward)s cut into %(count)s turfs.", ward=ward, count=count), "ok")
     return redirect(url_for("console.turfs", ward=ward))
@@ -361,9 +361,9 @@ def print_sheet(assignment_id: int):
 @page(*READERS)
 def canvassers():
     with read_transaction(own_writes=True) as session:
-        everyone = users.list_users(session, organization_id=_org(), include_inactive=True)
-        team_list = teams.list_teams(session, organization_id=_org())
-        held = [t for t in services.list_turfs(session, organization_id=_org()) if t.assignment]
+        everyone = users.list_users(session, organization_id=current_org_id(), include_inactive=True)
+        team_list = teams.list_teams(session, organization_id=current_org_id())
+        held = [t for t in services.list_turfs(session, organization_id=current_org_id()) if t.assignment]
     return render_template("console/canvassers.html", users=everyone, teams=team_list, held=held, roles=ROLES,
                            holder=_holder, is_admin=current_user().has_any_role("admin"),
                            can_build_teams=current_user().has_any_role(*WRITERS))
@@ -381,7 +381,7 @@ def invite_user():
                                      roles=roles, password=request.form.get("password") or None)
             flash(gettext("%(name)s added.", name=made.name), "ok")
     except DomainError as error:
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.canvassers"))
 
 
@@ -403,7 +403,7 @@ def change_user(user_id: int):
     except DomainError as error:
         if error.kind == "not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.canvassers"))
 
 
@@ -418,7 +418,7 @@ def create_team():
                                      name=request.form.get("name", ""), member_ids=member_ids, ip_address=client_ip())
             flash(gettext("Team %(name)s made.", name=team.name), "ok")
     except DomainError as error:
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.canvassers"))
 
 
@@ -433,7 +433,7 @@ CONFLICTS_SHOWN = 50
 def conflicts_queue():
     """Two canvassers' results for one door: keep one (the other is superseded), as the API's resolution."""
     with read_transaction(own_writes=True) as session:
-        rows = conflicts.list_conflicts(session, organization_id=_org(), status="open", limit=CONFLICTS_SHOWN)
+        rows = conflicts.list_conflicts(session, organization_id=current_org_id(), status="open", limit=CONFLICTS_SHOWN)
     return render_template("console/conflicts.html", conflicts=rows)
 
 
@@ -441,7 +441,7 @@ def conflicts_queue():
 @page(*CONFLICT_ROLES)
 def resolve_conflict(conflict_id: int):
     user = current_user()
-    keep = _int_or_none(request.form.get("keep_contact_id"))
+    keep = int_or_none(request.form.get("keep_contact_id"))
     try:
         with transaction(db.session) as session:
             conflicts.resolve_conflict(session, organization_id=user.organization_id, conflict_id=conflict_id,
@@ -451,7 +451,7 @@ def resolve_conflict(conflict_id: int):
     except DomainError as error:
         if error.kind == "not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.conflicts_queue"))
 
 
@@ -503,7 +503,7 @@ def paper():
     that is not a door of this sheet (a typo, another sheet's door) is refused in its row.
     """
     user = current_user()
-    assignment_id = _int_or_none(request.values.get("assignment_id"))
+    assignment_id = int_or_none(request.values.get("assignment_id"))
     with transaction(db.session) as session:
         tz = timezone_for(get_organization(session, user.organization_id))  # sheets are dated in the org's days
         live = [t for t in services.list_turfs(session, organization_id=user.organization_id) if t.assignment]
@@ -536,7 +536,7 @@ def _key_in_sheet(session, user, lease, questions, tz: str) -> tuple[list[dict],
         walked_on = None
     now = utcnow()
     rows, items, item_rows = [], [], []
-    for index in range(_int_or_none(form.get("row_count")) or PAPER_ROWS):
+    for index in range(int_or_none(form.get("row_count")) or PAPER_ROWS):
         row = {"index": index, "code": form.get(f"code_{index}", "").strip(),
                "result": form.get(f"result_{index}", "").strip(),
                "answers": [form.get(f"answer_{index}_{q.id}", "") for q in questions],

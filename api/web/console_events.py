@@ -21,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import client_ip, current_user
 from api.extensions import db
-from api.web.console import _domain_error, _flash_error, _int_or_none, remember_writes
+from api.web.console import current_org_id, domain_error_page, flash_error, int_or_none, remember_writes
 from api.web.security import no_store
 from api.web.session import page
 from canvass.db import local_today, transaction, utcnow
@@ -36,7 +36,7 @@ from canvass.pipeline.roster import roster_of, search_roster
 blp = Blueprint("console_events", __name__, url_prefix="/console")
 blp.after_request(no_store)
 blp.after_request(remember_writes)  # the console's list pages may read from the replica: past this write
-blp.register_error_handler(DomainError, _domain_error)
+blp.register_error_handler(DomainError, domain_error_page)
 
 STAFF = ("admin", "organizer", "field_lead")  # as api/resources/events.py
 IMPORTERS = ("organizer", "admin")  # as api/resources/member_imports.py
@@ -60,12 +60,8 @@ def _too_large(error: RequestEntityTooLarge):
         mb=f"{limit / (1024 * 1024):.1f}")), 413
 
 
-def _org() -> int:
-    return current_user().organization_id
-
-
 def _tz(session) -> str:
-    return timezone_for(get_organization(session, _org()))
+    return timezone_for(get_organization(session, current_org_id()))
 
 
 def _local_moment(raw: str | None, tz: str) -> datetime | None:
@@ -132,8 +128,8 @@ def _member_import(importer) -> tuple[dict | None, str | None, int]:
 
 def _events_page(status: int = 200, **extra):
     with transaction(db.session) as session:
-        rows = events.list_events(session, organization_id=_org(), limit=EVENTS_SHOWN)
-        counts = events.attendance_counts(session, organization_id=_org(), event_ids=[e.id for e in rows])
+        rows = events.list_events(session, organization_id=current_org_id(), limit=EVENTS_SHOWN)
+        counts = events.attendance_counts(session, organization_id=current_org_id(), event_ids=[e.id for e in rows])
         tz = _tz(session)
     return render_template("console/events.html", events=rows, counts=counts, kinds=EVENT_KINDS, tz=ZoneInfo(tz),
                            can_import=current_user().has_any_role(*IMPORTERS), **extra), status
@@ -156,13 +152,13 @@ def create_event():
             if starts_at is None:
                 flash(_("Give the event's start as a date and time."), "error")
                 return redirect(url_for("console_events.events_list"))
-            event = events.create_event(session, organization_id=_org(), created_by_id=current_user().id,
+            event = events.create_event(session, organization_id=current_org_id(), created_by_id=current_user().id,
                                         kind=form.get("kind", ""), title=form.get("title", ""), starts_at=starts_at,
                                         ends_at=_local_moment(form.get("ends_at"), tz),
                                         location=form.get("location", "")[:500])
             event_id, title = event.id, event.title
     except DomainError as error:
-        _flash_error(error)
+        flash_error(error)
         return redirect(url_for("console_events.events_list"))
     flash(_("Event %(title)s created.", title=title), "ok")
     return redirect(url_for("console_events.event", event_id=event_id))
@@ -180,10 +176,10 @@ def import_attendance_csv():
 def event(event_id: int):
     query = request.args.get("q", "")
     with transaction(db.session) as session:
-        found = events.get_event(session, organization_id=_org(), event_id=event_id)
-        attendance = events.list_attendance(session, organization_id=_org(), event_id=event_id)
-        people = roster_of(session, organization_id=_org(), person_ids=[a.person_id for a in attendance])
-        candidates = search_roster(session, organization_id=_org(), query=query)
+        found = events.get_event(session, organization_id=current_org_id(), event_id=event_id)
+        attendance = events.list_attendance(session, organization_id=current_org_id(), event_id=event_id)
+        people = roster_of(session, organization_id=current_org_id(), person_ids=[a.person_id for a in attendance])
+        candidates = search_roster(session, organization_id=current_org_id(), query=query)
         tz = _tz(session)
     started = found.starts_at <= utcnow()
     recorded = {a.person_id: a.status for a in attendance}
@@ -203,14 +199,14 @@ def record_attendance(event_id: int):
         try:
             with transaction(db.session) as session:
                 result = events.record_attendance(
-                    session, organization_id=_org(), event_id=event_id, recorded_by_id=current_user().id,
+                    session, organization_id=current_org_id(), event_id=event_id, recorded_by_id=current_user().id,
                     records=[{"person_id": p, "status": status} for p in person_ids])
             flash(_("Attendance recorded: %(created)s new, %(updated)s changed, %(unchanged)s unchanged. "
                     "Membership follows within a minute (the rollup).", **result), "ok")
         except DomainError as error:
             if error.code == "event_not_found":
                 raise
-            _flash_error(error)
+            flash_error(error)
     return redirect(url_for("console_events.event", event_id=event_id, q=request.form.get("q", "")))
 
 
@@ -230,9 +226,9 @@ def _cents(raw: str) -> int | None:
 def _dues_page(status: int = 200, **extra):
     query = request.values.get("q", "")
     with transaction(db.session) as session:
-        payments = dues.list_payments(session, organization_id=_org(), limit=PAYMENTS_SHOWN)
-        payers = roster_of(session, organization_id=_org(), person_ids=[p.person_id for p in payments])
-        candidates = search_roster(session, organization_id=_org(), query=query) if query else []
+        payments = dues.list_payments(session, organization_id=current_org_id(), limit=PAYMENTS_SHOWN)
+        payers = roster_of(session, organization_id=current_org_id(), person_ids=[p.person_id for p in payments])
+        candidates = search_roster(session, organization_id=current_org_id(), query=query) if query else []
         today = local_today(_tz(session))
     return render_template("console/dues.html", payments=payments, payers=payers, candidates=candidates, q=query,
                            methods=DUES_METHODS, today=today, **extra), status
@@ -248,7 +244,7 @@ def dues_list():
 @page(*TREASURERS)
 def record_dues():
     form = request.form
-    person_id, cents = _int_or_none(form.get("person_id")), _cents(form.get("amount", ""))
+    person_id, cents = int_or_none(form.get("person_id")), _cents(form.get("amount", ""))
     paid_on, start, end = (_date_or_none(form.get(n)) for n in ("paid_on", "period_start", "period_end"))
     missing = [label for label, value in ((_("a person"), person_id), (_("an amount in dollars and cents"), cents),
                                           (_("the day paid"), paid_on), (_("the first day covered"), start),
@@ -258,19 +254,19 @@ def record_dues():
         return redirect(url_for("console_events.dues_list", q=form.get("q", "")))
     try:
         with transaction(db.session) as session:
-            payment = dues.record_payment(session, organization_id=_org(), recorded_by_id=current_user().id,
+            payment = dues.record_payment(session, organization_id=current_org_id(), recorded_by_id=current_user().id,
                                           person_id=person_id, amount_cents=cents, paid_on=paid_on,
                                           method=form.get("method", ""), period_start=start, period_end=end,
                                           external_id=form.get("external_id", "").strip() or None,
                                           note=form.get("note", "").strip() or None)
-            name = roster_of(session, organization_id=_org(), person_ids=[payment.person_id])[payment.person_id].name
+            name = roster_of(session, organization_id=current_org_id(), person_ids=[payment.person_id])[payment.person_id].name
         flash(_("Payment of $%(amount)s recorded for %(name)s.", amount=f"{cents / 100:.2f}", name=name), "ok")
     except DomainError as error:
         if error.kind == "invalid" and error.details:
             flash(f"{error.message}: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()),
                   "error")
         else:
-            _flash_error(error)
+            flash_error(error)
     return redirect(url_for("console_events.dues_list"))
 
 
@@ -288,7 +284,7 @@ def import_dues_csv():
 @page(*ANYONE)
 def votes_list():
     with transaction(db.session) as session:
-        rows = votes.list_votes(session, organization_id=_org(), limit=VOTES_SHOWN)
+        rows = votes.list_votes(session, organization_id=current_org_id(), limit=VOTES_SHOWN)
         now = utcnow()
         statuses = {v.id: votes.vote_status(v, now) for v in rows}
         tz = _tz(session)
@@ -307,7 +303,7 @@ def create_vote():
         except ValueError:
             flash(_("The eligibility rule is not valid JSON."), "error")
             return redirect(url_for("console_events.votes_list"))
-    quorum = _int_or_none(form.get("quorum_percent"))
+    quorum = int_or_none(form.get("quorum_percent"))
     try:
         with transaction(db.session) as session:
             tz = _tz(session)
@@ -317,7 +313,7 @@ def create_vote():
                 return redirect(url_for("console_events.votes_list"))
             scope = form.get("scope", "organization")
             vote = votes.create_vote(
-                session, organization_id=_org(), created_by_id=current_user().id, title=form.get("title", ""),
+                session, organization_id=current_org_id(), created_by_id=current_user().id, title=form.get("title", ""),
                 description=form.get("description", ""), scope=scope,
                 ward=(form.get("ward", "").strip() or None) if scope == "ward" else None,
                 options=[line.strip() for line in form.get("options", "").splitlines() if line.strip()],
@@ -327,7 +323,7 @@ def create_vote():
         if error.details:
             flash(f"{error.message} ({error.code}): " + json.dumps(error.details), "error")
         else:
-            _flash_error(error)
+            flash_error(error)
         return redirect(url_for("console_events.votes_list"))
     flash(_("Vote created."), "ok")
     return redirect(url_for("console_events.vote", vote_id=vote_id))
@@ -340,12 +336,12 @@ def vote(vote_id: int):
     organizer = user.has_any_role(*ORGANIZERS)
     eligible = exclusions = results = None
     with transaction(db.session) as session:
-        described = votes.describe_vote(session, organization_id=_org(), vote_id=vote_id, viewer=user)
+        described = votes.describe_vote(session, organization_id=current_org_id(), vote_id=vote_id, viewer=user)
         if organizer:
-            eligible = votes.list_eligible(session, organization_id=_org(), vote_id=vote_id)
-            exclusions = votes.list_exclusions(session, organization_id=_org(), vote_id=vote_id)
+            eligible = votes.list_eligible(session, organization_id=current_org_id(), vote_id=vote_id)
+            exclusions = votes.list_exclusions(session, organization_id=current_org_id(), vote_id=vote_id)
         if described["status"] == "closed":
-            results = votes.vote_results(session, organization_id=_org(), vote_id=vote_id)
+            results = votes.vote_results(session, organization_id=current_org_id(), vote_id=vote_id)
         tz = _tz(session)
     return render_template("console/votes_detail.html", described=described, vote=described["vote"],
                            eligible=eligible, exclusions=exclusions, results=results, organizer=organizer,
@@ -355,7 +351,7 @@ def vote(vote_id: int):
 @blp.post("/votes/<int:vote_id>/recorded-ballots")
 @page(*ORGANIZERS)
 def record_ballot(vote_id: int):
-    person_id, option_id = _int_or_none(request.form.get("person_id")), _int_or_none(request.form.get("option_id"))
+    person_id, option_id = int_or_none(request.form.get("person_id")), int_or_none(request.form.get("option_id"))
     if person_id is None or option_id is None:
         flash(_("Choose the member and their choice."), "error")
         return redirect(url_for("console_events.vote", vote_id=vote_id))
@@ -368,7 +364,7 @@ def record_ballot(vote_id: int):
     except DomainError as error:
         if error.code == "vote_not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console_events.vote", vote_id=vote_id))
 
 
@@ -384,7 +380,7 @@ def close_vote(vote_id: int):
     except DomainError as error:
         if error.code == "vote_not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console_events.vote", vote_id=vote_id))
 
 
@@ -411,7 +407,7 @@ def upload_households():
         return render_template("console/households.html", summary=None, error=None, limit=_limit_mb()), 400
     try:
         with transaction(db.session) as session:
-            summary = import_households(session, organization_id=_org(), stream=upload.stream)
+            summary = import_households(session, organization_id=current_org_id(), stream=upload.stream)
     except DomainError as error:
         message = _("Nothing was imported: %(message)s (%(code)s)", message=error.message, code=error.code)
         return render_template("console/households.html", summary=None, error=message, limit=_limit_mb()), 422

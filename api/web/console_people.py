@@ -13,7 +13,16 @@ from flask_babel import gettext as _
 
 from api.auth import client_ip, current_user
 from api.extensions import db
-from api.web.console import STATUS_OF_KIND, WRITERS, _flash_error, _int_or_none, _map_json, _map_settings, _org, blp
+from api.web.console import (
+    STATUS_OF_KIND,
+    WRITERS,
+    blp,
+    current_org_id,
+    flash_error,
+    int_or_none,
+    map_json,
+    map_settings,
+)
 from api.web.session import page
 from canvass.auth import services as users
 from canvass.canvassing import followups
@@ -42,7 +51,7 @@ def _page_number() -> int | None:
     raw = request.args.get("page")
     if raw is None:
         return 1
-    number = _int_or_none(raw)
+    number = int_or_none(raw)
     return number if number and number > 0 else None
 
 
@@ -58,7 +67,7 @@ def people():
         return _bad_request(_("The page must be a whole number from 1."))
     with transaction(db.session) as session:
         # One more than a page: is there a next one?
-        found = people_operations.search_people(session, organization_id=_org(), query=query,
+        found = people_operations.search_people(session, organization_id=current_org_id(), query=query,
                                                  limit=SEARCH_PAGE + 1, offset=(number - 1) * SEARCH_PAGE)
     return render_template("console/people.html", query=query, found=found[:SEARCH_PAGE], page=number,
                            has_next=len(found) > SEARCH_PAGE)
@@ -68,7 +77,7 @@ def people():
 @page(*PEOPLE_READERS)
 def person(person_id: int):
     """Contacts, pledge cards, the membership rule explained, member spells and lapses, stage history."""
-    organization_id = _org()
+    organization_id = current_org_id()
     with transaction(db.session) as session:
         detail = people_operations.get_person_detail(session, organization_id=organization_id, person_id=person_id)
         standing = membership.get_person_membership(session, organization_id=organization_id, person_id=person_id)
@@ -98,7 +107,7 @@ def duplicates():
     if after is None and request.args.get("after"):
         return _bad_request(_("This list position is not one the console gave out."))
     with transaction(db.session) as session:
-        pairs = matching.list_duplicate_pairs(session, organization_id=_org(), limit=DUPLICATES_PAGE, after=after)
+        pairs = matching.list_duplicate_pairs(session, organization_id=current_org_id(), limit=DUPLICATES_PAGE, after=after)
     last = pairs[-1] if len(pairs) == DUPLICATES_PAGE else None
     return render_template("console/duplicates.html", pairs=pairs,
                            next_after=f"{last.first.id}_{last.second.id}" if last else None)
@@ -108,11 +117,11 @@ def duplicates():
 @page(*MERGERS)
 def compare(person_id: int):
     """The two records side by side, before merging `person_id` into `into`."""
-    into_id = _int_or_none(request.args.get("into"))
+    into_id = int_or_none(request.args.get("into"))
     if into_id is None:
         return _bad_request(_("Give the number of the person to merge into."))
     with transaction(db.session) as session:
-        pair = [people_operations.get_person_detail(session, organization_id=_org(), person_id=pid)
+        pair = [people_operations.get_person_detail(session, organization_id=current_org_id(), person_id=pid)
                 for pid in (person_id, into_id)]
     return render_template("console/merge.html", source=pair[0], target=pair[1])
 
@@ -122,7 +131,7 @@ def compare(person_id: int):
 def merge(person_id: int):
     """Merge `person_id` into `into_id` with the API's merge (audited `person.merged`)."""
     user = current_user()
-    into_id = _int_or_none(request.form.get("into_id"))
+    into_id = int_or_none(request.form.get("into_id"))
     if into_id is None:
         return _bad_request(_("Give the number of the person to merge into."))
     try:
@@ -134,7 +143,7 @@ def merge(person_id: int):
     except DomainError as error:
         if error.code == "person_not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
         return redirect(url_for("console.person", person_id=person_id))
     flash(_("Merged: person %(merged)s is now part of this record.", merged=person_id), "ok")
     return redirect(url_for("console.person", person_id=kept_id))
@@ -149,7 +158,7 @@ def follow_ups():
     """Pledge cards whose follow-up call is due, soonest first (the API's list; do-not-contact never shown)."""
     cursor = request.args.get("cursor") or None
     with transaction(db.session) as session:  # a cursor not given out: the service's 422, on the error page
-        rows = followups.list_due_follow_ups(session, organization_id=_org(), limit=FOLLOW_UPS_PAGE, cursor=cursor)
+        rows = followups.list_due_follow_ups(session, organization_id=current_org_id(), limit=FOLLOW_UPS_PAGE, cursor=cursor)
     next_cursor = followups.follow_up_cursor(rows[-1]["pledge"]) if len(rows) == FOLLOW_UPS_PAGE else None
     return render_template("console/follow_ups.html", rows=rows, next_cursor=next_cursor,
                            outcomes=followups.FOLLOW_UP_OUTCOMES,
@@ -163,7 +172,7 @@ def follow_up(pledge_id: int):
     user = current_user()
     # From a person's page ("person:ID") back to it, else to the list: never a URL the form sent.
     kind, _sep, raw_id = (request.form.get("back") or "").partition(":")
-    back_id = _int_or_none(raw_id) if kind == "person" else None
+    back_id = int_or_none(raw_id) if kind == "person" else None
     try:
         with transaction(db.session) as session:
             pledge = followups.record_follow_up_attempt(
@@ -175,7 +184,7 @@ def follow_up(pledge_id: int):
     except DomainError as error:
         if error.code == "pledge_not_found":
             raise
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for("console.person", person_id=back_id) if back_id else url_for("console.follow_ups"))
 
 
@@ -210,10 +219,10 @@ def draw():
                 error, status = f"{refused.message} ({refused.code})", STATUS_OF_KIND.get(refused.kind, 422)
     with transaction(db.session) as session:
         ward = form["ward"] or None
-        listed = turf_services.list_turfs(session, organization_id=_org(), ward=ward)
+        listed = turf_services.list_turfs(session, organization_id=current_org_id(), ward=ward)
     features = [{"type": "Feature", "geometry": t.geometry,
                  "properties": {"id": t.id, "name": t.name, "status": t.status, "door_count": t.door_count,
                                 "knocked": t.knocked, "overlaps": t.overlaps, "holder": None,
                                 "url": url_for("console.turf", turf_id=t.id)}} for t in listed]
-    return render_template("console/draw.html", form=form, error=error, map_settings=_map_settings(),
-                           map_data=_map_json({"type": "FeatureCollection", "features": features})), status
+    return render_template("console/draw.html", form=form, error=error, map_settings=map_settings(),
+                           map_data=map_json({"type": "FeatureCollection", "features": features})), status
