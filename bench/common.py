@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +60,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, *, grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not gone after `grace` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def start_app_server(url: str, redis_url: str, port: int, *, args: tuple[str, ...] = (),

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REPO_ROOT, free_port, start_app_server
+from bench.common import REPO_ROOT, free_port, start_app_server, stop_process
 
 QUEUE = "loadtest"
 
@@ -104,9 +103,4 @@ class Stack:
             process = self.processes.get(name)
             if process is None or process.poll() is not None:
                 continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)

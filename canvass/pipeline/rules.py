@@ -24,6 +24,7 @@ of a vote's rule, not of the membership rule it would be measuring.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -186,7 +187,7 @@ def set_membership_rule(session: Session, *, organization_id: int, tree, note: s
     Returns the version with `warnings` (e.g. nobody would be a member as of today)."""
     now = now or utcnow()
     normalized = validate_tree(tree)
-    if any(leaf["kind"] == "member_for" for leaf in _leaves(normalized)):
+    if any(leaf["kind"] == "member_for" for leaf in tree_leaves(normalized)):
         raise ValidationFailed("the rule is not valid", code="invalid_rule", details={
             "rule": ["member_for measures membership itself: use it in a vote's eligibility rule, "
                      "not in the membership rule"]})
@@ -419,19 +420,25 @@ def expand_membership(session: Session, tree: dict, *, organization_id: int, at:
     return {**inner, "label": f"the membership rule (version {version['version']})"}
 
 
-def _leaves(tree: dict) -> list[dict]:
+def tree_leaves(tree: dict) -> list[dict]:
+    """The conditions of a rule tree, in the order `tree_expression` numbers them."""
     if "op" in tree:
-        return [leaf for child in tree["rules"] for leaf in _leaves(child)]
+        return [leaf for child in tree["rules"] for leaf in tree_leaves(child)]
     return [tree]
 
 
-def _expression(tree: dict, counter: list[int]) -> str:
-    if "op" in tree:
-        joiner = " AND " if tree["op"] == "and" else " OR "
-        return "(" + joiner.join(_expression(child, counter) for child in tree["rules"]) + ")"
-    i = counter[0]
-    counter[0] += 1
-    return f"coalesce(c{i}.met, false)"
+def tree_expression(tree: dict, *, and_joiner: str, or_joiner: str, leaf_sql: Callable[[int], str]) -> str:
+    """The tree as one SQL expression: leaf i (in `tree_leaves` order) is `leaf_sql(i)`, groups are joined
+    with the operators given (booleans here: AND/OR; standing.py's multiranges: * and +)."""
+    counter = iter(range(len(tree_leaves(tree))))
+
+    def walk(node: dict) -> str:
+        if "op" in node:
+            joiner = and_joiner if node["op"] == "and" else or_joiner
+            return "(" + joiner.join(walk(child) for child in node["rules"]) + ")"
+        return leaf_sql(next(counter))
+
+    return walk(tree)
 
 
 def evaluate_rule(session: Session, *, organization_id: int, tree: dict, at: datetime, tz: str) -> None:
@@ -439,16 +446,20 @@ def evaluate_rule(session: Session, *, organization_id: int, tree: dict, at: dat
     the tree (already expanded: no `membership` leaves) evaluated at the moment `at`."""
     org = get_organization(session, organization_id)
     params = {"org": organization_id, "tz": tz, "as_of": at, "dues_cents": rule_for(org).dues_monthly_cents}
-    leaves = _leaves(tree)
+    leaves = tree_leaves(tree)
     for i, leaf in enumerate(leaves):
         sql, leaf_params = _leaf_sql(i, leaf["kind"], leaf["params"])
         create_temp_table(session, f"rl_c{i}", sql, {**params, **leaf_params})
         session.execute(text(f"CREATE UNIQUE INDEX ON rl_c{i} (person_id)"))
     joins = " ".join(f"LEFT JOIN rl_c{i} c{i} ON c{i}.person_id = p.person_id" for i in range(len(leaves)))
-    flags = ", ".join(f"coalesce(c{i}.met, false)" for i in range(len(leaves)))
+    def met(i: int) -> str:
+        return f"coalesce(c{i}.met, false)"
+
+    flags = ", ".join(met(i) for i in range(len(leaves)))
     details = ", ".join(f"c{i}.detail" for i in range(len(leaves)))
+    whole = tree_expression(tree, and_joiner=" AND ", or_joiner=" OR ", leaf_sql=met)
     create_temp_table(session, "rl_result", f"""
-        SELECT p.person_id, {_expression(tree, [0])} AS met, ARRAY[{flags}] AS leaf_met,
+        SELECT p.person_id, {whole} AS met, ARRAY[{flags}] AS leaf_met,
                jsonb_build_array({details}) AS leaf_detail
         FROM rl_people p {joins}
     """, params)

@@ -33,6 +33,7 @@ from canvass.db import create_temp_table
 from canvass.orgs.services import get_organization
 from canvass.pipeline.membership import default_tree, in_people, rule_for
 from canvass.pipeline.models import MembershipRuleVersion
+from canvass.pipeline.rules import tree_expression, tree_leaves
 
 EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
 _EMPTY = "'{}'::tstzmultirange"
@@ -61,20 +62,9 @@ def rule_versions(session: Session, *, organization_id: int) -> list[dict[str, A
     return spans
 
 
-def _leaves(tree: dict) -> list[dict]:
-    if "op" in tree:
-        return [leaf for child in tree["rules"] for leaf in _leaves(child)]
-    return [tree]
-
-
-def _expression(tree: dict, counter: list[int]) -> str:
+def _expression(tree: dict) -> str:
     """The tree as one multirange expression over l<i>.mr (AND: intersection, OR: union)."""
-    if "op" in tree:
-        joiner = " * " if tree["op"] == "and" else " + "
-        return "(" + joiner.join(_expression(child, counter) for child in tree["rules"]) + ")"
-    i = counter[0]
-    counter[0] += 1
-    return f"coalesce(l{i}.mr, {_EMPTY})"
+    return tree_expression(tree, and_joiner=" * ", or_joiner=" + ", leaf_sql=lambda i: f"coalesce(l{i}.mr, {_EMPTY})")
 
 
 def _dues_coverage(grace: str, selective: bool) -> str:
@@ -231,7 +221,7 @@ def build_standing(session: Session, params: dict, *, selective: bool = False) -
     session.execute(text("CREATE INDEX ON pl_attended (person_id, starts_at)"))
     leaf_rows = []
     for v in versions:
-        for i, leaf in enumerate(_leaves(v["tree"])):
+        for i, leaf in enumerate(tree_leaves(v["tree"])):
             leaf_rows.append({"version": v["version"], "leaf": i, "kind": leaf["kind"],
                               "params": leaf.get("params", {}), "starts": v["starts"], "ends": v["ends"]})
     create_temp_table(session, "pl_leaves", """
@@ -274,7 +264,7 @@ def build_standing(session: Session, params: dict, *, selective: bool = False) -
         SELECT NULL::bigint AS person_id, 0 AS version, NULL::timestamptz AS s, NULL::timestamptz AS e WHERE false
     """, {})
     for v in versions:
-        n = len(_leaves(v["tree"]))
+        n = len(tree_leaves(v["tree"]))
         joins = " ".join(f"LEFT JOIN pl_leaf_mr l{i} ON l{i}.person_id = w.person_id AND l{i}.version = :version "
                          f"AND l{i}.leaf = {i}" for i in range(n))
         session.execute(text(f"""
@@ -282,7 +272,7 @@ def build_standing(session: Session, params: dict, *, selective: bool = False) -
             SELECT person_id, :version, lower(r), coalesce(upper(r), 'infinity')
             FROM (
                 SELECT w.person_id,
-                       unnest({_expression(v['tree'], [0])} * tstzmultirange(tstzrange(:starts, :ends))) AS r
+                       unnest({_expression(v['tree'])} * tstzmultirange(tstzrange(:starts, :ends))) AS r
                 FROM (SELECT DISTINCT person_id FROM pl_leaf_mr WHERE version = :version) w {joins}
             ) x
         """), {"version": v["version"], "starts": v["starts"], "ends": v["ends"]})

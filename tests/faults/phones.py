@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 
-from bench.common import free_port, start_app_server
+from bench.common import free_port, start_app_server, stop_process
 from bench.loadtest import verify
 from tests.faults.services import REPO_ROOT, wait_until
 
@@ -98,12 +98,7 @@ def web_server(database_url: str, redis_url: str, queue: str, *, workers: int = 
     try:
         yield server, port
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def child_pids(master_pid: int) -> list[int]:
