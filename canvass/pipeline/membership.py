@@ -335,3 +335,28 @@ _OTHER_REASONS = {
     "endorsed": _endorsement_words,
     "admin_override": _override_words,
 }
+
+
+def dues_coverage_sql(grace: str, people_filter: str) -> str:
+    """Each valid payment's coverage [s, e): from max(period start, paid on) to what the amount
+    pays through at the organization's monthly dues (whole months; an underpayment covers less),
+    plus grace days. A payment made after its period and grace ran out covers nothing. One definition for
+    the rollup's standing (standing.py) and the point evaluation (rules.py); `people_filter` limits the people."""
+    return f"""
+        SELECT d.person_id, d.id AS payment_id, cov.paid_through,
+               (greatest(d.period_start, d.paid_on)::timestamp AT TIME ZONE :tz) AS s,
+               ((cov.paid_through + {grace} + 1)::timestamp AT TIME ZONE :tz) AS e,
+               jsonb_build_object('id', d.id, 'amount_cents', d.amount_cents, 'paid_on', d.paid_on,
+                                  'method', d.method, 'period_start', d.period_start,
+                                  'period_end', d.period_end) AS detail,
+               d.paid_on
+        FROM dues_payments d
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN :dues_cents = 0 THEN d.period_end
+                        ELSE least(d.period_end, (d.period_start + make_interval(
+                                 months => (d.amount_cents / :dues_cents)::int))::date - 1)
+                   END AS paid_through
+        ) cov
+        WHERE d.organization_id = :org AND {people_filter} AND d.voided_at IS NULL
+          AND cov.paid_through >= d.period_start AND d.paid_on <= cov.paid_through + {grace}
+    """

@@ -38,7 +38,7 @@ from canvass.errors import Forbidden, NotFound, ValidationFailed
 from canvass.jobs import request_rebuild
 from canvass.orgs.services import get_organization, timezone_for
 from canvass.people.models import Person
-from canvass.pipeline.membership import default_tree, get_standing_history, rule_for
+from canvass.pipeline.membership import default_tree, dues_coverage_sql, get_standing_history, rule_for
 from canvass.pipeline.models import EVENT_KINDS, MembershipAttestation, MembershipRuleVersion
 from canvass.pipeline.runs import note_people_changed
 
@@ -295,21 +295,7 @@ _IN_PEOPLE = "IN (SELECT person_id FROM rl_people)"
 
 
 def _dues_coverage(i: int, grace: str) -> str:
-    """Each valid payment's coverage [s, e), as standing.py computes it for the rollup."""
-    return f"""
-        SELECT d.person_id, cov.paid_through,
-               (greatest(d.period_start, d.paid_on)::timestamp AT TIME ZONE :tz) AS s,
-               ((cov.paid_through + {grace} + 1)::timestamp AT TIME ZONE :tz) AS e
-        FROM dues_payments d
-        CROSS JOIN LATERAL (
-            SELECT CASE WHEN :dues_cents = 0 THEN d.period_end
-                        ELSE least(d.period_end, (d.period_start + make_interval(
-                                 months => (d.amount_cents / :dues_cents)::int))::date - 1)
-                   END AS paid_through
-        ) cov
-        WHERE d.organization_id = :org AND d.person_id {_IN_PEOPLE} AND d.voided_at IS NULL
-          AND cov.paid_through >= d.period_start AND d.paid_on <= cov.paid_through + {grace}
-    """
+    return dues_coverage_sql(grace, f"d.person_id {_IN_PEOPLE}")
 
 
 def _leaf_sql(i: int, kind: str, params: dict) -> tuple[str, dict]:
