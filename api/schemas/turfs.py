@@ -223,6 +223,7 @@ class _Resident(Schema):
     id = fields.Integer()
     first_name = fields.String()
     last_name = fields.String()
+    language = fields.String(allow_none=True, metadata={"description": "preferred language (BCP 47), or null"})
 
 
 class _Stop(Schema):
@@ -231,6 +232,8 @@ class _Stop(Schema):
     address = fields.Nested(_Address)
     location = fields.Nested(_Location)
     people = fields.List(fields.Nested(_Resident))
+    languages = fields.List(fields.String(), metadata={
+        "description": "the residents' preferred languages (BCP 47), most spoken first; [] when unknown"})
     last_result = fields.String(allow_none=True, metadata={
         "description": "latest result in this campaign: a result code, `canvassed`, or null"})
 
@@ -254,6 +257,8 @@ class _WalkCampaign(Schema):
     questions = fields.List(fields.Nested(_Question))
     result_codes = fields.List(fields.Nested(_CodeLabel))
     pledge_types = fields.List(fields.Nested(_CodeLabel))
+    translations = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "the script and questions by language tag: {tag: {script?, questions?: [{prompt, choices?}]}}"})
 
 
 class _WalkTurf(Schema):

@@ -4,6 +4,7 @@ driver, so Selenium Manager never downloads anything. Screenshots go to tests/ar
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,8 +89,15 @@ def serve(settings, seed, wrap=None):
         yield f"http://127.0.0.1:{server.server_port}", seeded
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=10)
         with app.app_context():
+            # A request still being served (the app's service worker and sync retries keep asking until the
+            # browser closes) holds a connection: wait for it to come back before closing the pool, or it
+            # is returned to a dropped pool and left open until the garbage collector finds it.
+            deadline = time.monotonic() + 10
+            while db.engine.pool.checkedout() and time.monotonic() < deadline:
+                time.sleep(0.05)
             db.engine.dispose()
         app.extensions["canvass_redis"].close()
         cleanup = create_engine(settings.database_url)

@@ -176,7 +176,8 @@ def _tab_to(browser, predicate, limit: int = 200):
 def test_search_person_and_merge_from_the_keyboard_alone(browser, site):
     sign_in(browser, site, site.organizer_email)
     browser.get(f"{site.url}/console/people")
-    assert browser.switch_to.active_element.get_attribute("id") == "q"  # the search field has the focus
+    # The search field has the focus (autofocus is applied with the page's first rendering: waited for).
+    wait(browser).until(lambda b: b.switch_to.active_element.get_attribute("id") == "q")
     browser.switch_to.active_element.send_keys("Doublet", Keys.ENTER)
     wait(browser).until(EC.presence_of_element_located((By.ID, "people-found")))
     second = site.twin_ids[1]

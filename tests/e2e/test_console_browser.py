@@ -229,9 +229,9 @@ def test_the_language_switcher_works_from_the_keyboard_and_the_choice_is_remembe
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     assert_fits_the_screen(browser)
     screenshot(browser, "console-turfs-es-360px")
-    browser.get(f"{console.url}/console/people")  # no ?lang: the session remembers Spanish
+    browser.get(f"{console.url}/console/canvassers")  # no ?lang: the session remembers Spanish
     assert browser.find_element(By.TAG_NAME, "h1").text == "Promotores y equipos"
-    browser.get(f"{console.url}/console/people?lang=zh")
+    browser.get(f"{console.url}/console/canvassers?lang=zh")
     assert browser.find_element(By.TAG_NAME, "h1").text == "拜访员与小组"
     assert accessibility_problems(browser) == []
     assert_fits_the_screen(browser)
