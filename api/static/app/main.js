@@ -216,7 +216,7 @@ async function assignmentsView() {
   const items = list.map((a) => h("li", { class: "card" },
     h("a", { href: `#/walk/${a.id}`, class: "big", dataset: { assignment: a.id } }, a.turf.name),
     h("p", {}, a.campaign.name, " · ", t("{count} doors", { count: a.turf.door_count }),
-      a.turf.ward ? ` · ${t("Ward {ward}", { ward: a.turf.ward })}` : ""),
+      a.turf.ward ? " · " + t("Ward {ward}", { ward: a.turf.ward }) : ""),
     h("p", { class: "hint" }, t("Lease until {time}", { time: new Date(a.leased_until).toLocaleString(locale()) }))));
   page(t("My assignments"),
     fresh ? null : h("p", { class: "hint" }, t("Offline: showing the assignments saved on this phone.")),
