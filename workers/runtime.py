@@ -13,7 +13,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvass.config import Settings
@@ -36,17 +36,26 @@ class _Runtime:
     settings: Settings | None = None
     session_factory: sessionmaker | None = None
     redis: Redis | None = None
+    engine: Engine | None = None  # the one configure() made (not one a caller passed in a session_factory)
 
 
 _runtime = _Runtime()
 
 
 def configure(settings: Settings, *, session_factory: sessionmaker | None = None, redis: Redis | None = None) -> None:
+    # Configured again (tests, a worker restarting after Redis came back): close the pool made last time,
+    # or its connections are left open for the garbage collector.
+    previous = _runtime.engine
     _runtime.settings = settings
-    _runtime.session_factory = session_factory or sessionmaker(
-        create_engine(settings.database_url, pool_pre_ping=True, connect_args=settings.engine_connect_args()),
-        expire_on_commit=False
-    )
+    if session_factory is None:
+        _runtime.engine = create_engine(settings.database_url, pool_pre_ping=True,
+                                        connect_args=settings.engine_connect_args())
+        session_factory = sessionmaker(_runtime.engine, expire_on_commit=False)
+    elif session_factory.kw.get("bind") is not previous:
+        _runtime.engine = None  # the caller's engine is the caller's to close
+    if previous is not None and previous is not _runtime.engine:
+        previous.dispose()
+    _runtime.session_factory = session_factory
     _runtime.redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     set_job_dispatcher(lambda requests: enqueue_requests(requests, queue=get_queue()))
 
