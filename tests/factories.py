@@ -70,7 +70,6 @@ from datetime import UTC  # noqa: E402
 
 from geoalchemy2.shape import from_shape  # noqa: E402
 from shapely.geometry import MultiPolygon, Point, box  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 
 from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question  # noqa: E402
 from canvass.geo.models import Boundary, Building, Household  # noqa: E402
