@@ -17,8 +17,10 @@ anything is written.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import BinaryIO
 
 from sqlalchemy import text
@@ -54,22 +56,27 @@ MAX_LENGTH = {
     "external_id": 100, "first_name": 100, "last_name": 100,
 }
 MAX_REPORTED = 100
-PROGRESS_EVERY_ROWS = 10_000
 _ADDRESS_CACHE_LIMIT = 50_000  # distinct addresses remembered (rows of a building are usually adjacent)
 _STAGE = "household_import_stage"
 _KEYS = "household_import_buildings"
 _PLACES = "household_import_addresses"
 _HOUSEHOLDS = "household_import_households"
+# Part of every row's hash: change it when a record's meaning changes (normalization, columns), so
+# that the next import reads every row again instead of skipping rows read under the old rules.
+ROW_FORMAT = b"canvass household row 1"
+# Rows read (and, on a re-import, looked up among the organization's applied rows) per COPY; progress
+# is reported after each chunk.
+_CHUNK_ROWS = 10_000
 
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
     "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
-    "language",
+    "language", "row_hash",
 )
 # Their types, for binary COPY (psycopg packs each row in C: ~3x faster than CSV text).
 _STAGE_TYPES = (
     "int4", "text", "text", "text", "text", "text", "float8", "float8", "text", "int4", "int4",
-    "text", "text", "text", "text", "text", "text", "text", "text", "bool", "text",
+    "text", "text", "text", "text", "text", "text", "text", "text", "bool", "text", "int8",
 )
 
 
@@ -82,7 +89,8 @@ class RowProblem:
 @dataclass
 class HouseholdImportSummary:
     rows_read: int = 0
-    rows_imported: int = 0
+    rows_imported: int = 0  # read and applied (rows_read = imported + unchanged + skipped)
+    rows_unchanged: int = 0  # the same as a row an earlier import of the organization applied: not read again
     rows_skipped: int = 0
     errors: list[RowProblem] = field(default_factory=list)  # the first MAX_REPORTED skipped rows
     warnings: list[RowProblem] = field(default_factory=list)  # imported, but a value was dropped
@@ -263,7 +271,7 @@ def import_households(
             state text NOT NULL, zip text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL, street text,
             house_number int, block int, side text, unit text NOT NULL, external_id text, first_name text NOT NULL,
             last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL,
-            language text
+            language text, row_hash int8 NOT NULL
         ) ON COMMIT DROP
     """))
 
@@ -281,110 +289,144 @@ def import_households(
     length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
 
     raw_connection = session.connection().connection.driver_connection
-    previous_end = records.line_num
+    row_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
+    # Rows an earlier import applied are skipped unread (a re-import of last month's file costs the
+    # reading, not the normalizing and writing); a first import has nothing to look up.
+    remembered = session.execute(text("SELECT EXISTS (SELECT 1 FROM household_import_rows WHERE organization_id = :org)"),
+                                 {"org": organization_id}).scalar_one()
+
+    def numbered_records() -> Iterator[tuple[int, int, list[str], int]]:
+        """(first line, last line, fields, row hash) of each non-blank record; one that is not CSV is reported."""
+        previous_end = records.line_num
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                summary.rows_read += 1
+                summary.rows_skipped += 1
+                problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
+                previous_end = records.line_num
+                continue
+            start, previous_end = previous_end + 1, records.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line
+            summary.rows_read += 1
+            digest = row_hasher.copy()
+            digest.update("\x1f".join(record).encode("utf-8", "surrogatepass"))
+            yield start, previous_end, record, int.from_bytes(digest.digest(), "big", signed=True)
+
+    def staged_row(start: int, end: int, record: list[str], row_hash: int) -> tuple | None:
+        """The row as the staging table holds it, or None (reported) when it cannot be imported."""
+        try:
+            if reader.bad_lines:
+                bad = next((reader.bad_lines[n] for n in range(start, end + 1) if n in reader.bad_lines), None)
+                if bad:
+                    raise _RowError(bad)
+            if len(record) != width:
+                raise _RowError(f"expected {width} fields, found {len(record)}")
+            for index, column, limit in length_checks:
+                if len(record[index]) > limit:
+                    raise _RowError(f"{column} is longer than {limit} characters")
+            address = record[i_address].strip()
+            if not address:
+                raise _RowError("missing address")
+            lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
+            lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
+            if lat == 0 and lon == 0:
+                raise _RowError("latitude and longitude are both 0 (not geocoded)")
+            base, inline_unit, display, street, number, block, side = normalizer.address(address)
+            if not base:
+                raise _RowError("missing address")
+        except _RowError as error:
+            summary.rows_skipped += 1
+            problem(summary.errors, start, str(error))
+            return None
+        unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
+        unit = unit or inline_unit
+        city = record[i_city].strip() if i_city is not None else ""
+        state = record[i_state].strip() if i_state is not None else ""
+        zip_code = record[i_zip].strip() if i_zip is not None else ""
+        first = record[i_first].strip() if i_first is not None else ""
+        last = record[i_last].strip() if i_last is not None else ""
+        has_person = bool(first or last)
+        external_id = phone = email = language = None
+        key = ""
+        if has_person:
+            key = name_key(first, last)
+            if i_ext is not None:
+                external_id = record[i_ext].strip() or None
+            if i_phone is not None and record[i_phone]:
+                try:
+                    phone = clean_phone(record[i_phone])
+                except ValueError as error:
+                    warn(start, f"{error}; phone not imported")
+            if i_email is not None and record[i_email]:
+                try:
+                    email = clean_email(record[i_email])
+                except ValueError as error:
+                    warn(start, f"{error}; email not imported")
+            if i_language is not None and record[i_language].strip():
+                try:
+                    language = languages.get(record[i_language])
+                    if language is None:
+                        language = languages[record[i_language]] = clean_language_tag(record[i_language])
+                except ValueError as error:
+                    warn(start, f"{error}; language not imported")
+        if street is None:
+            summary.unparsed_addresses += 1
+        return (
+            start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
+            street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
+            language, row_hash,
+        )
+
+    def warn(line: int, reason: str) -> None:
+        summary.warning_count += 1
+        problem(summary.warnings, line, reason)
+
+    numbered = numbered_records()
     # Rows go to COPY in binary, packed by psycopg's C code; psycopg buffers
     # the writes, so memory stays flat and the writes stay large.
     with raw_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
-            copy.set_types(_STAGE_TYPES)
-            while True:
-                try:
-                    record = next(records)
-                except StopIteration:
-                    break
-                except csv.Error as error:
-                    summary.rows_read += 1
-                    summary.rows_skipped += 1
-                    problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
-                    previous_end = records.line_num
-                    continue
-                start, previous_end = previous_end + 1, records.line_num
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue  # a blank line
-                summary.rows_read += 1
-                if summary.rows_read % PROGRESS_EVERY_ROWS == 0 and on_progress:
-                    on_progress(reader.bytes_read)
-                try:
-                    if reader.bad_lines:
-                        bad = next((reader.bad_lines[n] for n in range(start, previous_end + 1) if n in reader.bad_lines), None)
-                        if bad:
-                            raise _RowError(bad)
-                    if len(record) != width:
-                        raise _RowError(f"expected {width} fields, found {len(record)}")
-                    for index, column, limit in length_checks:
-                        if len(record[index]) > limit:
-                            raise _RowError(f"{column} is longer than {limit} characters")
-                    address = record[i_address].strip()
-                    if not address:
-                        raise _RowError("missing address")
-                    lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
-                    lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
-                    if lat == 0 and lon == 0:
-                        raise _RowError("latitude and longitude are both 0 (not geocoded)")
-                    base, inline_unit, display, street, number, block, side = normalizer.address(address)
-                    if not base:
-                        raise _RowError("missing address")
-                    unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
-                    unit = unit or inline_unit
-                    city = record[i_city].strip() if i_city is not None else ""
-                    state = record[i_state].strip() if i_state is not None else ""
-                    zip_code = record[i_zip].strip() if i_zip is not None else ""
-                    first = record[i_first].strip() if i_first is not None else ""
-                    last = record[i_last].strip() if i_last is not None else ""
-                    has_person = bool(first or last)
-                    external_id = phone = email = language = None
-                    key = ""
-                    if has_person:
-                        key = name_key(first, last)
-                        if i_ext is not None:
-                            external_id = record[i_ext].strip() or None
-                        if i_phone is not None and record[i_phone]:
-                            try:
-                                phone = clean_phone(record[i_phone])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; phone not imported")
-                        if i_email is not None and record[i_email]:
-                            try:
-                                email = clean_email(record[i_email])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; email not imported")
-                        if i_language is not None and record[i_language].strip():
-                            try:
-                                language = languages.get(record[i_language])
-                                if language is None:
-                                    language = languages[record[i_language]] = clean_language_tag(record[i_language])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; language not imported")
-                except _RowError as error:
-                    summary.rows_skipped += 1
-                    problem(summary.errors, start, str(error))
-                    continue
-                if street is None:
-                    summary.unparsed_addresses += 1
-                copy.write_row((
-                    start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
-                    street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
-                    language,
-                ))
-    staged = summary.rows_read - summary.rows_skipped
+        while chunk := list(islice(numbered, _CHUNK_ROWS)):
+            known: set[int] = set()
+            if remembered:
+                cursor.execute(
+                    "SELECT row_hash FROM household_import_rows WHERE organization_id = %s AND row_hash = ANY(%s)",
+                    (organization_id, [row_hash for *_, row_hash in chunk]))
+                known = {row_hash for (row_hash,) in cursor.fetchall()}
+            with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(_STAGE_TYPES)
+                for start, end, record, row_hash in chunk:
+                    if row_hash in known:
+                        summary.rows_unchanged += 1
+                    elif (row := staged_row(start, end, record, row_hash)) is not None:
+                        copy.write_row(row)
+            if on_progress:
+                on_progress(reader.bytes_read)
+    staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     if summary.rows_read == 0:
         raise ValidationFailed("the file has a header but no rows", code="no_rows")
-    if staged == 0:
+    if staged == 0 and summary.rows_unchanged == 0:
         first = summary.errors[0]
         raise ValidationFailed(
             f"none of the {summary.rows_read} row(s) could be imported; line {first.line}: {first.reason}",
             code="no_valid_rows",
             details={"errors": [{"line": p.line, "reason": p.reason} for p in summary.errors]},
         )
-    if on_progress:
-        on_progress(reader.bytes_read)
     if on_stage:
         on_stage("writing buildings, households and people")
-    _upsert(session, organization_id, summary)
-    summary.rows_imported = summary.rows_read - summary.rows_skipped
+    if staged:
+        _upsert(session, organization_id, summary)
+        # Remembered once applied, in this transaction: sorted, so the key's index is appended to.
+        session.execute(text(f"""
+            INSERT INTO household_import_rows (organization_id, row_hash)
+            SELECT DISTINCT :org, row_hash FROM {_STAGE} ORDER BY 2
+            ON CONFLICT DO NOTHING
+        """), {"org": organization_id})
+    summary.rows_imported = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     summary.errors.sort(key=lambda p: p.line)
     del summary.errors[MAX_REPORTED:]
     for table in (_STAGE, _PLACES, _KEYS, _HOUSEHOLDS):

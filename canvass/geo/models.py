@@ -108,3 +108,16 @@ class Household(Base):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class HouseholdImportRow(Base):
+    """A record of a household file the organization imported (a hash of its header and fields): a
+    re-import skips the rows it has already applied, so only what changed in the file is read again.
+
+    A cache, never the truth: a row missing here is simply processed again (same result)."""
+
+    __tablename__ = "household_import_rows"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    row_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from canvass.errors import ValidationFailed
 from canvass.geo.boundaries import import_boundaries
+import canvass.geo.households as households_module
 from canvass.geo.households import import_households
 from canvass.geo.models import Boundary, Building, Household
 from canvass.geo.synthetic import generate_households, write_households_csv
@@ -89,8 +90,71 @@ def test_reimporting_the_same_file_changes_nothing(db_session):
     assert first.people_created == 31
     assert (again.buildings_created, again.buildings_updated, again.households_created,
             again.people_created, again.people_updated) == (0, 0, 0, 0, 0)
+    # Every row is one an earlier import applied: none is read again.
+    assert (again.rows_read, again.rows_unchanged, again.rows_imported, again.rows_skipped) == (31, 31, 0, 0)
     assert totals(db_session, org) == before
     assert last_updates(db_session, org) == stamps
+
+
+ROWS = [f"r{i},{200 + 2 * i} N Elm St,,Chicago,IL,60610,41.9{i:02d},-87.63,First{i},Last{i},773-555-01{i:02d},\n"
+        for i in range(10)]
+
+
+def test_a_reimport_reads_again_only_the_rows_that_changed(db_session, monkeypatch):
+    monkeypatch.setattr(households_module, "_CHUNK_ROWS", 3)  # lookups and COPYs span several chunks
+    org = make_org(db_session)
+    run(db_session, org, HEADER + "".join(ROWS))
+    changed = list(ROWS)
+    changed[4] = changed[4].replace("Last4", "Newname")
+    changed[8] = changed[8].replace("41.908", "41.918")
+    summary = run(db_session, org, HEADER + "".join(changed) + ",900 N Elm St,,Chicago,IL,60610,41.95,-87.63,New,Row,,\n")
+    assert (summary.rows_read, summary.rows_unchanged, summary.rows_imported) == (11, 8, 3)
+    assert (summary.people_created, summary.people_updated, summary.buildings_created, summary.buildings_updated) \
+        == (1, 1, 1, 1)
+    renamed = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                      Person.external_id == "r4")).scalar_one()
+    assert renamed.last_name == "Newname"
+    assert count(db_session, Person, org) == 11
+
+
+def test_an_unchanged_row_does_not_undo_what_was_learned_since(db_session):
+    org = make_org(db_session)
+    content = HEADER + "".join(ROWS[:3])
+    run(db_session, org, content)
+    person = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                     Person.external_id == "r1")).scalar_one()
+    person.phone = "13125550999"  # e.g. a newer number from a pledge card
+    db_session.flush()
+    summary = run(db_session, org, content)
+    db_session.refresh(person)
+    assert (summary.rows_unchanged, person.phone) == (3, "13125550999")
+    # The file's own change to that row still applies.
+    run(db_session, org, content.replace("773-555-0101", "773-555-0111"))
+    db_session.refresh(person)
+    assert person.phone == "17735550111"
+
+
+def test_rows_are_read_again_under_another_header_format_or_organization(db_session, monkeypatch):
+    org, other = make_org(db_session), make_org(db_session)
+    run(db_session, org, HEADER + "".join(ROWS[:4]))
+    # The same rows under a header that names the columns differently: read again, nothing changes.
+    renamed = HEADER.replace("external_id", "voter_id").replace("phone", "phone_number")
+    summary = run(db_session, org, renamed + "".join(ROWS[:4]))
+    assert (summary.rows_unchanged, summary.rows_imported, summary.people_updated) == (0, 4, 0)
+    # A new format of the import (its normalization changed) reads every row again.
+    monkeypatch.setattr(households_module, "ROW_FORMAT", b"canvass household row test")
+    assert run(db_session, org, HEADER + "".join(ROWS[:4])).rows_unchanged == 0
+    # Another organization's import of the same file knows nothing of these.
+    assert run(db_session, other, HEADER + "".join(ROWS[:4])).people_created == 4
+
+
+def test_a_bad_row_is_reported_again_on_every_import(db_session):
+    org = make_org(db_session)
+    content = HEADER + ROWS[0] + "bad,1 N Elm St,,Chicago,IL,60610,north,-87.63,Bad,Row,,\n"
+    for _ in range(2):
+        summary = run(db_session, org, content)
+        assert [p.line for p in summary.errors] == [3]
+    assert (summary.rows_unchanged, summary.rows_skipped, summary.rows_imported) == (1, 1, 0)
 
 
 def test_reimport_by_external_id_updates_the_person_and_keeps_what_the_file_leaves_blank(db_session):
@@ -250,7 +314,10 @@ def test_households_imported_before_the_wards_are_placed_when_the_wards_arrive(d
     assert ward.name == "32" and not building.outside_boundaries and building.precinct_id is not None
 
 
-def test_the_import_streams_rows_so_memory_does_not_grow_with_the_file(db_session, tmp_path):
+def test_the_import_streams_rows_so_memory_does_not_grow_with_the_file(db_session, tmp_path, monkeypatch):
+    # The rows of one chunk are held (10,000 in production, ~10 MB); smaller here, so that both files
+    # span many chunks and what is measured is growth with the file.
+    monkeypatch.setattr(households_module, "_CHUNK_ROWS", 1_000)
     org = make_org(db_session)
     area = box(-87.72, 41.94, -87.66, 41.98)
     peaks, row_counts = [], []
