@@ -64,14 +64,18 @@ _HOUSEHOLDS = "household_import_households"
 # Part of every row's hash: change it when a record's meaning changes (normalization, columns), so
 # that the next import reads every row again instead of skipping rows read under the old rules.
 ROW_FORMAT = b"canvass household row 1"
-# Rows read (and, on a re-import, looked up among the organization's applied rows) per COPY; progress
-# is reported after each chunk.
-_CHUNK_ROWS = 10_000
+# A re-import skips what an earlier import applied, by chunks of rows cut where the content says (a row
+# whose hash is 0 modulo _CHUNK_AVERAGE_ROWS ends a chunk, as in rsync), so a row added or removed
+# changes only the chunk around it. About one stored key per 64 rows: cheap to write on a first import.
+_CHUNK_AVERAGE_ROWS = 64
+_CHUNK_MAX_ROWS = 1_024
+# Rows read (and looked up, by their chunks) per COPY; progress is reported after each batch.
+_BATCH_ROWS = 10_000
 
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
     "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
-    "language", "row_hash",
+    "language", "chunk_hash",
 )
 # Their types, for binary COPY (psycopg packs each row in C: ~3x faster than CSV text).
 _STAGE_TYPES = (
@@ -271,7 +275,7 @@ def import_households(
             state text NOT NULL, zip text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL, street text,
             house_number int, block int, side text, unit text NOT NULL, external_id text, first_name text NOT NULL,
             last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL,
-            language text, row_hash int8 NOT NULL
+            language text, chunk_hash int8 NOT NULL
         ) ON COMMIT DROP
     """))
 
@@ -290,13 +294,14 @@ def import_households(
 
     raw_connection = session.connection().connection.driver_connection
     row_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
-    # Rows an earlier import applied are skipped unread (a re-import of last month's file costs the
+    # Chunks an earlier import applied are skipped unread (a re-import of last month's file costs the
     # reading, not the normalizing and writing); a first import has nothing to look up.
-    remembered = session.execute(text("SELECT EXISTS (SELECT 1 FROM household_import_rows WHERE organization_id = :org)"),
-                                 {"org": organization_id}).scalar_one()
+    remembered = session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM household_import_chunks WHERE organization_id = :org)"),
+        {"org": organization_id}).scalar_one()
 
-    def numbered_records() -> Iterator[tuple[int, int, list[str], int]]:
-        """(first line, last line, fields, row hash) of each non-blank record; one that is not CSV is reported."""
+    def numbered_records() -> Iterator[tuple[int, int, list[str]]]:
+        """(first line, last line, fields) of each non-blank record; one that is not CSV is reported."""
         previous_end = records.line_num
         while True:
             try:
@@ -313,11 +318,33 @@ def import_households(
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # a blank line
             summary.rows_read += 1
-            digest = row_hasher.copy()
-            digest.update("\x1f".join(record).encode("utf-8", "surrogatepass"))
-            yield start, previous_end, record, int.from_bytes(digest.digest(), "big", signed=True)
+            yield start, previous_end, record
 
-    def staged_row(start: int, end: int, record: list[str], row_hash: int) -> tuple | None:
+    def batches() -> Iterator[list[tuple[int, list[tuple[int, int, list[str]]]]]]:
+        """Lists of (chunk hash, rows) of about _BATCH_ROWS rows."""
+        batch: list[tuple[int, list[tuple[int, int, list[str]]]]] = []
+        rows: list[tuple[int, int, list[str]]] = []
+        in_batch = 0
+        chunk = hashlib.blake2b(digest_size=8)
+        for numbered in numbered_records():
+            row = row_hasher.copy()
+            row.update("\x1f".join(numbered[2]).encode("utf-8", "surrogatepass"))
+            row_hash = row.digest()
+            chunk.update(row_hash)
+            rows.append(numbered)
+            if int.from_bytes(row_hash[:4], "big") % _CHUNK_AVERAGE_ROWS == 0 or len(rows) >= _CHUNK_MAX_ROWS:
+                batch.append((int.from_bytes(chunk.digest(), "big", signed=True), rows))
+                in_batch += len(rows)
+                rows, chunk = [], hashlib.blake2b(digest_size=8)
+                if in_batch >= _BATCH_ROWS:
+                    yield batch
+                    batch, in_batch = [], 0
+        if rows:
+            batch.append((int.from_bytes(chunk.digest(), "big", signed=True), rows))
+        if batch:
+            yield batch
+
+    def staged_row(start: int, end: int, record: list[str], chunk_hash: int) -> tuple | None:
         """The row as the staging table holds it, or None (reported) when it cannot be imported."""
         try:
             if reader.bad_lines:
@@ -379,31 +406,35 @@ def import_households(
         return (
             start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
             street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
-            language, row_hash,
+            language, chunk_hash,
         )
 
     def warn(line: int, reason: str) -> None:
         summary.warning_count += 1
         problem(summary.warnings, line, reason)
 
-    numbered = numbered_records()
+    unremembered: set[int] = set()  # chunks with a row that was not imported: read again next time
     # Rows go to COPY in binary, packed by psycopg's C code; psycopg buffers
     # the writes, so memory stays flat and the writes stay large.
     with raw_connection.cursor() as cursor:
-        while chunk := list(islice(numbered, _CHUNK_ROWS)):
+        for batch in batches():
             known: set[int] = set()
             if remembered:
                 cursor.execute(
-                    "SELECT row_hash FROM household_import_rows WHERE organization_id = %s AND row_hash = ANY(%s)",
-                    (organization_id, [row_hash for *_, row_hash in chunk]))
-                known = {row_hash for (row_hash,) in cursor.fetchall()}
+                    "SELECT chunk_hash FROM household_import_chunks WHERE organization_id = %s AND chunk_hash = ANY(%s)",
+                    (organization_id, [chunk_hash for chunk_hash, _ in batch]))
+                known = {chunk_hash for (chunk_hash,) in cursor.fetchall()}
             with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
                 copy.set_types(_STAGE_TYPES)
-                for start, end, record, row_hash in chunk:
-                    if row_hash in known:
-                        summary.rows_unchanged += 1
-                    elif (row := staged_row(start, end, record, row_hash)) is not None:
-                        copy.write_row(row)
+                for chunk_hash, rows in batch:
+                    if chunk_hash in known:
+                        summary.rows_unchanged += len(rows)
+                        continue
+                    for start, end, record in rows:
+                        if (staged := staged_row(start, end, record, chunk_hash)) is None:
+                            unremembered.add(chunk_hash)
+                        else:
+                            copy.write_row(staged)
             if on_progress:
                 on_progress(reader.bytes_read)
     staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
@@ -419,13 +450,13 @@ def import_households(
     if on_stage:
         on_stage("writing buildings, households and people")
     if staged:
-        _upsert(session, organization_id, summary)
-        # Remembered once applied, in this transaction: sorted, so the key's index is appended to.
+        unremembered |= _upsert(session, organization_id, summary)
+        # Remembered once applied, in this transaction.
         session.execute(text(f"""
-            INSERT INTO household_import_rows (organization_id, row_hash)
-            SELECT DISTINCT :org, row_hash FROM {_STAGE} ORDER BY 2
+            INSERT INTO household_import_chunks (organization_id, chunk_hash)
+            SELECT DISTINCT :org, chunk_hash FROM {_STAGE} WHERE chunk_hash <> ALL(:unremembered)
             ON CONFLICT DO NOTHING
-        """), {"org": organization_id})
+        """), {"org": organization_id, "unremembered": sorted(unremembered)})
     summary.rows_imported = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     summary.errors.sort(key=lambda p: p.line)
     del summary.errors[MAX_REPORTED:]
@@ -454,20 +485,23 @@ def _changed_rows(source: str, table: str, key: str, columns) -> str:
     """
 
 
-def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> None:
+def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> set[int]:
+    """Writes the staged rows; returns the chunks of rows it refused (read again next time)."""
     org = {"org": organization_id}
     run = lambda sql, **params: session.execute(text(sql), {**org, **params})  # noqa: E731
 
-    # The same external_id twice in one file: the first row wins, the others are reported.
+    # The same external_id twice in one file: the first row wins, the others are reported. Neither
+    # row's chunk is remembered: a re-import reads both again and refuses the same row again.
     duplicates = run(f"""
         DELETE FROM {_STAGE} s USING (
-            SELECT line, external_id, min(line) OVER (PARTITION BY external_id) AS first_line
+            SELECT line, external_id, min(line) OVER w AS first_line, first_value(chunk_hash) OVER w AS first_chunk
             FROM {_STAGE} WHERE external_id IS NOT NULL
+            WINDOW w AS (PARTITION BY external_id ORDER BY line)
         ) d
         WHERE s.line = d.line AND d.line <> d.first_line
-        RETURNING s.line, d.external_id, d.first_line
+        RETURNING s.line, d.external_id, d.first_line, s.chunk_hash, d.first_chunk
     """).all()
-    for line, external_id, first_line in sorted(duplicates):
+    for line, external_id, first_line, *_ in sorted(duplicates):
         summary.rows_skipped += 1
         if len(summary.errors) < MAX_REPORTED:
             summary.errors.append(RowProblem(line, f"external_id {external_id!r} already on line {first_line}"))
@@ -611,3 +645,4 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         WHERE b.organization_id = :org AND b.outside_boundaries
     """).scalar_one()
     session.flush()
+    return {chunk_hash for *_, chunk_hash, first_chunk in duplicates} | {first_chunk for *_, first_chunk in duplicates}

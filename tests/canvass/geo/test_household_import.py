@@ -100,8 +100,14 @@ ROWS = [f"r{i},{200 + 2 * i} N Elm St,,Chicago,IL,60610,41.9{i:02d},-87.63,First
         for i in range(10)]
 
 
-def test_a_reimport_reads_again_only_the_rows_that_changed(db_session, monkeypatch):
-    monkeypatch.setattr(households_module, "_CHUNK_ROWS", 3)  # lookups and COPYs span several chunks
+@pytest.fixture
+def row_chunks(monkeypatch):
+    """Every row its own chunk (exact counts), three rows a batch (lookups and COPYs span several)."""
+    monkeypatch.setattr(households_module, "_CHUNK_AVERAGE_ROWS", 1)
+    monkeypatch.setattr(households_module, "_BATCH_ROWS", 3)
+
+
+def test_a_reimport_reads_again_only_the_rows_that_changed(db_session, row_chunks):
     org = make_org(db_session)
     run(db_session, org, HEADER + "".join(ROWS))
     changed = list(ROWS)
@@ -148,13 +154,44 @@ def test_rows_are_read_again_under_another_header_format_or_organization(db_sess
     assert run(db_session, other, HEADER + "".join(ROWS[:4])).people_created == 4
 
 
-def test_a_bad_row_is_reported_again_on_every_import(db_session):
+def test_a_bad_row_is_reported_again_on_every_import(db_session, row_chunks):
     org = make_org(db_session)
     content = HEADER + ROWS[0] + "bad,1 N Elm St,,Chicago,IL,60610,north,-87.63,Bad,Row,,\n"
     for _ in range(2):
         summary = run(db_session, org, content)
         assert [p.line for p in summary.errors] == [3]
     assert (summary.rows_unchanged, summary.rows_skipped, summary.rows_imported) == (1, 1, 0)
+
+
+def test_rows_refused_as_duplicates_are_reported_again_too(db_session, row_chunks):
+    org = make_org(db_session)
+    content = HEADER + ROWS[0] + ROWS[1].replace("r1,", "r0,")
+    for _ in range(2):
+        summary = run(db_session, org, content)
+        assert [p.line for p in summary.errors] == [3]
+
+
+def test_one_changed_row_in_a_big_file_reads_again_only_the_chunks_around_it(db_session, tmp_path):
+    org = make_org(db_session)
+    path = tmp_path / "ward.csv"
+    rows = write_households_csv(generate_households(box(-87.72, 41.94, -87.66, 41.98), count=1_500, seed=3), path)
+    lines = path.read_text().splitlines(keepends=True)
+    run(db_session, org, "".join(lines))
+    # One person's last name changed, one new row in the middle, one row gone near the end.
+    middle = len(lines) // 2
+    person_line = next(n for n in range(middle // 2, middle) if lines[n].split(",")[8])
+    fields = lines[person_line].split(",")
+    fields[9] = "Changed"
+    edited = lines[:person_line] + [",".join(fields)] + lines[person_line + 1:middle]
+    edited += [",1 N Elm St,,Chicago,IL,60610,41.95,-87.70,New,Person,,\n"] + lines[middle:-10] + lines[-9:]
+    summary = run(db_session, org, "".join(edited))
+    assert summary.rows_read == rows
+    assert summary.rows_unchanged >= rows - 3 * households_module._CHUNK_MAX_ROWS // 4
+    assert summary.rows_imported < rows / 4, summary
+    assert (summary.people_created, summary.people_updated) == (1, 1)
+    changed = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                      Person.external_id == fields[0])).scalar_one()
+    assert changed.last_name == "Changed"
 
 
 def test_reimport_by_external_id_updates_the_person_and_keeps_what_the_file_leaves_blank(db_session):
@@ -315,9 +352,9 @@ def test_households_imported_before_the_wards_are_placed_when_the_wards_arrive(d
 
 
 def test_the_import_streams_rows_so_memory_does_not_grow_with_the_file(db_session, tmp_path, monkeypatch):
-    # The rows of one chunk are held (10,000 in production, ~10 MB); smaller here, so that both files
-    # span many chunks and what is measured is growth with the file.
-    monkeypatch.setattr(households_module, "_CHUNK_ROWS", 1_000)
+    # The rows of one batch are held (10,000 in production, ~10 MB); smaller here, so that both files
+    # span many batches and what is measured is growth with the file.
+    monkeypatch.setattr(households_module, "_BATCH_ROWS", 1_000)
     org = make_org(db_session)
     area = box(-87.72, 41.94, -87.66, 41.98)
     peaks, row_counts = [], []
