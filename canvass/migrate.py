@@ -35,4 +35,6 @@ def include_object(obj, name, type_, reflected, compare_to):
     """What autogenerate compares: our tables, not PostGIS's own."""
     if type_ == "table" and (name == "spatial_ref_sys" or getattr(obj, "schema", None) in {"tiger", "topology"}):
         return False
+    if type_ == "table" and reflected and "__" in name:
+        return False  # a partition (people__shared, people__org_12): the partitioned table is the model
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
