@@ -49,7 +49,7 @@ def authenticate_request() -> Principal:
         principal = resolve_token(db.session, raw_token=_bearer_token())
         if principal.token_needs_touch:
             with transaction(db.session) as session:
-                touch_token(session, token_id=principal.token_id)
+                touch_token(session, organization_id=principal.organization_id, token_id=principal.token_id)
         request.environ[_USER_KEY] = principal
     return request.environ[_USER_KEY]
 

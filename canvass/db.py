@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, UniqueConstraint, select, text
+from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, PrimaryKeyConstraint, select, text
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from canvass.errors import NotFound
@@ -67,7 +67,7 @@ def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RE
 
     `tenant_fk("contacts", "household_id", "households")` ->
     FOREIGN KEY (organization_id, household_id) REFERENCES households (organization_id, id)
-    Every referenced table has UNIQUE (organization_id, id) for this.
+    Every referenced table's primary key is (organization_id, id) (`tenant_key`).
     """
     if ondelete == "SET NULL":
         # Only the reference is cleared: a bare SET NULL would null organization_id too
@@ -82,8 +82,13 @@ def tenant_fk(table: str, column: str, target_table: str, *, ondelete: str = "RE
 
 
 def tenant_key(table: str):
-    """UNIQUE (organization_id, id): the target of tenant_fk, and the future Citus key."""
-    return UniqueConstraint("organization_id", "id", name=f"uq_{table}_organization_id_id")
+    """PRIMARY KEY (organization_id, id): the target of tenant_fk, with the Citus distribution column first.
+
+    The model's `id` is declared with autoincrement=True (SQLAlchemy infers it only for a
+    single-column key), so the database still makes it and inserts get it back; the mapper's
+    identity is (organization_id, id): `session.get(Model, (organization_id, id))`.
+    """
+    return PrimaryKeyConstraint("organization_id", "id", name=f"pk_{table}")
 
 
 def create_temp_table(session: Session, name: str, body_sql: str, params: dict | None = None) -> None:

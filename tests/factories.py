@@ -5,6 +5,8 @@ import itertools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from canvass.auth.models import User
 from canvass.auth.passwords import hash_password
 from canvass.auth.services import issue_token
@@ -15,6 +17,13 @@ _sequence = itertools.count(1)
 # Hashing is deliberately slow; hash once and reuse for every factory user.
 DEFAULT_PASSWORD = "correct horse battery"
 _DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
+
+
+def tenant_row(session, model, row_id):
+    """The row of a tenant model with this id, whatever its organization, or None. A test often knows an id
+    (from a response) but not its organization, and `session.get` now needs both: a tenant model's identity
+    is (organization_id, id) (canvass/db.py tenant_key)."""
+    return session.execute(select(model).where(model.id == row_id)).scalar_one_or_none()
 
 
 def make_org(session, *, slug: str | None = None, name: str | None = None, parent: Organization | None = None):
@@ -61,7 +70,6 @@ from datetime import UTC  # noqa: E402
 
 from geoalchemy2.shape import from_shape  # noqa: E402
 from shapely.geometry import MultiPolygon, Point, box  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 
 from canvass.campaigns.models import PLEDGE_TYPES, RESULT_CODES, Campaign, Question  # noqa: E402
 from canvass.geo.models import Boundary, Building, Household  # noqa: E402

@@ -2,10 +2,12 @@
 import uuid
 from contextlib import contextmanager
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import canvass.models  # noqa: F401
 from canvass.db import Base
@@ -190,3 +192,66 @@ def test_0010_backfills_the_spells_of_organizations_with_one_rule_version(settin
         with engine.connect() as connection:
             assert connection.execute(text("SELECT to_regclass('membership_standing_spells')")).scalar() is None
         engine.dispose()
+
+
+def test_0011_widens_the_tenant_primary_keys_and_refuses_a_token_of_another_organizations_user(settings):
+    """Primary keys become (organization_id, id) with the data kept and the tenant foreign keys bound to
+    them; the two foreign keys to users (id) become tenant ones, so a token or an audit event naming
+    another organization's user is refused (the upgrade changes nothing then); downgrading restores (id)."""
+    from canvass.migrate import downgrade_database, upgrade_database
+
+    def primary_key(connection, table):
+        return connection.execute(text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) AND contype = 'p'"
+        ), {"t": table}).scalar_one()
+
+    with scratch_database(settings, "canvass_mig0011") as url:
+        upgrade_database(url, "0010")
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("""
+                    INSERT INTO organizations (id, slug, name) VALUES (1, 'one', 'One'), (2, 'two', 'Two');
+                    INSERT INTO people (id, organization_id, first_name) VALUES (30, 1, 'P');
+                    INSERT INTO users (id, organization_id, email, name, roles, person_id)
+                         VALUES (10, 1, 'a@example.org', 'A', '{admin}', 30), (20, 2, 'b@example.org', 'B', '{admin}', NULL);
+                    INSERT INTO api_tokens (id, organization_id, user_id, token_hash, expires_at)
+                         VALUES (100, 1, 10, 'h1', now() + interval '1 day'), (101, 1, 20, 'h2', now() + interval '1 day');
+                    INSERT INTO audit_events (organization_id, actor_user_id, action)
+                         VALUES (1, 10, 'x'), (NULL, NULL, 'auth.login_failed');
+                """))
+            with pytest.raises(RuntimeError, match="1 api token"):
+                upgrade_database(url)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
+                assert primary_key(connection, "users") == "PRIMARY KEY (id)"
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM api_tokens WHERE id = 101"))
+            upgrade_database(url)
+            with engine.connect() as connection:
+                for table in ("users", "api_tokens", "people", "contacts", "households"):
+                    assert primary_key(connection, table) == "PRIMARY KEY (organization_id, id)", table
+                assert primary_key(connection, "audit_events") == "PRIMARY KEY (id)"
+                # Every foreign key to a widened table now uses its primary key's index.
+                targets = connection.execute(text("""
+                    SELECT DISTINCT i.relname FROM pg_constraint c JOIN pg_class i ON i.oid = c.conindid
+                    WHERE c.contype = 'f' AND c.confrelid IN (CAST('users' AS regclass), CAST('people' AS regclass))
+                """)).scalars().all()
+                assert sorted(targets) == ["pk_people", "pk_users"]
+                assert connection.execute(text("SELECT id, person_id FROM users ORDER BY id")).all() == [(10, 30), (20, None)]
+            for statement in (
+                "INSERT INTO api_tokens (organization_id, user_id, token_hash, expires_at) VALUES (2, 10, 'h3', now())",
+                "INSERT INTO audit_events (organization_id, actor_user_id, action) VALUES (2, 10, 'x')",
+                "INSERT INTO audit_events (organization_id, actor_user_id, action) VALUES (NULL, 10, 'x')",
+            ):
+                with pytest.raises(IntegrityError), engine.begin() as connection:
+                    connection.execute(text(statement))
+            downgrade_database(url, "0010")
+            with engine.connect() as connection:
+                assert primary_key(connection, "users") == "PRIMARY KEY (id)"
+                assert connection.execute(text(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'fk_api_tokens_user_id_users'"
+                )).scalar_one() == "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE"
+                assert connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 2
+        finally:
+            engine.dispose()

@@ -139,7 +139,7 @@ _RESOLVE_TOKEN_SQL = text("""
            u.id, u.organization_id, u.name, u.email, u.roles, u.person_id, u.is_active, u.languages,
            o.slug AS organization_slug, o.name AS organization_name
     FROM api_tokens t
-    JOIN users u ON u.id = t.user_id
+    JOIN users u ON u.organization_id = t.organization_id AND u.id = t.user_id
     JOIN organizations o ON o.id = u.organization_id
     WHERE t.token_hash = :token_hash
 """)
@@ -173,16 +173,18 @@ def resolve_token(session: Session, *, raw_token: str) -> Principal:
     )
 
 
-def touch_token(session: Session, *, token_id: int) -> None:
+def touch_token(session: Session, *, organization_id: int, token_id: int) -> None:
     """Mark the token as used now; callers do it at most once a minute, so reads don't turn into
     a write per request."""
-    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+    session.execute(update(ApiToken).where(ApiToken.organization_id == organization_id, ApiToken.id == token_id)
+                    .values(last_used_at=utcnow()))
 
 
 def revoke_token(session: Session, *, token_id: int, actor, ip_address: str | None = None) -> None:
     """Revoke one token (`actor`: a User or Principal, the token's holder)."""
     revoked = session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        update(ApiToken).where(ApiToken.organization_id == actor.organization_id, ApiToken.id == token_id,
+                               ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow()).returning(ApiToken.organization_id, ApiToken.user_id)
     ).one_or_none()
     if revoked is None:

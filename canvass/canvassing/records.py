@@ -53,7 +53,7 @@ class Contact(Base):
               postgresql_where=text("conflict_with_id IS NOT NULL AND conflict_resolved_at IS NULL")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     client_id = mapped_column(UUID(as_uuid=True), nullable=False)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
@@ -106,7 +106,7 @@ class Pledge(Base):
         Index("ix_pledges_organization_id_next_follow_up_at", "organization_id", "next_follow_up_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     client_id = mapped_column(UUID(as_uuid=True), nullable=False)
     pledge_type: Mapped[str] = mapped_column(String(16))

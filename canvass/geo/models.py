@@ -42,7 +42,7 @@ class Boundary(Base):
         Index("ix_boundaries_geom", "geom", postgresql_using="gist"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     level: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(Text)
@@ -67,7 +67,7 @@ class Building(Base):
         Index("ix_buildings_organization_id_ward_id", "organization_id", "ward_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     # Normalized "LINE1|CITY|ZIP": what makes two rows the same building.
     address_key: Mapped[str] = mapped_column(Text)
@@ -99,7 +99,7 @@ class Household(Base):
         UniqueConstraint("organization_id", "building_id", "unit", name="uq_households_organization_id_building_id_unit"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     building_id: Mapped[int] = mapped_column(BigInteger)
     unit: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -81,7 +81,7 @@ class Event(Base):
               postgresql_where=text("led_by_person_id IS NOT NULL")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(Text)
@@ -116,7 +116,7 @@ class EventAttendance(Base):
         Index("ix_event_attendance_organization_id_change_seq", "organization_id", "change_seq"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(BigInteger)
     person_id: Mapped[int] = mapped_column(BigInteger)
@@ -146,7 +146,7 @@ class DuesPayment(Base):
         Index("ix_dues_payments_organization_id_change_seq", "organization_id", "change_seq"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(BigInteger)
     amount_cents: Mapped[int] = mapped_column(Integer)
@@ -351,7 +351,7 @@ class Vote(Base):
         Index("ix_votes_organization_id_opens_at", "organization_id", "opens_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -381,7 +381,7 @@ class VoteOption(Base):
         UniqueConstraint("organization_id", "vote_id", "id", name="uq_vote_options_vote_id_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     vote_id: Mapped[int] = mapped_column(BigInteger)
     position: Mapped[int] = mapped_column(Integer)
@@ -424,7 +424,7 @@ class Ballot(Base):
         CheckConstraint(f"method IN {_in(BALLOT_METHODS)}", name="known_method"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     vote_id: Mapped[int] = mapped_column(BigInteger)
     person_id: Mapped[int] = mapped_column(BigInteger)
@@ -464,7 +464,7 @@ class MembershipRuleVersion(Base):
         CheckConstraint("version >= 1", name="version_positive"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     tree: Mapped[dict] = mapped_column(JSONB)
@@ -492,7 +492,7 @@ class MembershipAttestation(Base):
         Index("ix_membership_attestations_organization_id_person_id", "organization_id", "person_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))

@@ -285,7 +285,7 @@ def cast_ballot(session: Session, *, organization_id: int, vote_id: int, option_
         record_audit_event(session, action="vote.ballot_recorded", organization_id=organization_id,
                            actor_user_id=actor.id, target_type="vote", target_id=vote.id,
                            details={"ballot_id": ballot_id, "person_id": voter}, ip_address=ip_address)
-    return session.get(Ballot, ballot_id)
+    return session.get(Ballot, (organization_id, ballot_id))
 
 
 def close_vote(session: Session, *, organization_id: int, vote_id: int, actor: User, reason: str,

@@ -25,7 +25,7 @@ class TurfCut(Base):
         tenant_fk("turf_cuts", "created_by_id", "users", ondelete="SET NULL"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     ward_id: Mapped[int | None] = mapped_column(BigInteger)
     target_doors: Mapped[int] = mapped_column(Integer)
@@ -47,7 +47,7 @@ class Turf(Base):
         Index("ix_turfs_geom", "geom", postgresql_using="gist"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     ward_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -91,7 +91,7 @@ class Team(Base):
               postgresql_where=text("status = 'active'")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
@@ -147,7 +147,7 @@ class Assignment(Base):
               postgresql_where=text("status = 'active'")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     turf_id: Mapped[int] = mapped_column(BigInteger)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
@@ -185,7 +185,7 @@ class AssignmentMember(Base):
               postgresql_where=text("left_at IS NULL")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     assignment_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger)
@@ -205,7 +205,7 @@ class TurfEvent(Base):
         Index("ix_turf_events_organization_id_turf_id_id", "organization_id", "turf_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     turf_id: Mapped[int] = mapped_column(BigInteger)
     assignment_id: Mapped[int | None] = mapped_column(BigInteger)

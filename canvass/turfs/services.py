@@ -216,7 +216,7 @@ def _cut_area(session: Session, organization_id: int, ward: str | None, precinct
     ward_ids = {p.parent_id for p in rows}
     ward_row = None
     if len(ward_ids) == 1 and None not in ward_ids:
-        ward_row = session.get(Boundary, next(iter(ward_ids)))
+        ward_row = session.get(Boundary, (organization_id, next(iter(ward_ids))))
     return ward_row, rows, "b.precinct_id = ANY(:precinct_ids)", {"precinct_ids": [p.id for p in rows]}
 
 

@@ -25,7 +25,7 @@ from canvass.auth.models import ApiToken
 from canvass.auth.services import issue_token
 from canvass.pipeline.votes import create_vote
 from tests.api.world import org_with_one_of_everything
-from tests.factories import make_org, make_token, make_user
+from tests.factories import make_org, make_token, make_user, tenant_row
 
 ROLES = ("admin", "organizer", "field_lead", "canvasser")
 PUBLIC = ()  # no token needed
@@ -317,7 +317,7 @@ def test_a_coalition_sees_its_affiliates_aggregates_and_never_their_people(app, 
     ids, callers = world
     from canvass.people.models import Person
 
-    person = db_session.get(Person, ids["person_id"])
+    person = tenant_row(db_session, Person, ids["person_id"])
     secrets = [person.first_name, person.last_name or ""]
     secrets = [s for s in secrets if len(s) > 3]
     for role in STAFF:

@@ -6,7 +6,7 @@ from canvass.audit.models import AuditEvent
 from canvass.campaigns.models import PHONE_RESULT_CODES, PLEDGE_TYPES, RESULT_CODES, Campaign, Question
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import contact, make_canvass
-from tests.factories import auth_header, make_campaign, make_org, make_user
+from tests.factories import auth_header, make_campaign, make_org, make_user, tenant_row
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_questions_are_replaced_until_contacts_answer_them(client, db_session):
     response = client.patch(url, json={"questions": [], "name": "Renamed"}, headers=headers)
     assert_error(response, 409, "campaign_in_use")
     db_session.expire_all()
-    assert db_session.get(Campaign, canvass.campaign.id).name != "Renamed"
+    assert tenant_row(db_session, Campaign, canvass.campaign.id).name != "Renamed"
     assert db_session.execute(
         select(func.count(Question.id)).where(Question.campaign_id == canvass.campaign.id)
     ).scalar_one() == 1

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from canvass.canvassing.records import Pledge
 from canvass.people.models import Person, PersonContactDetail
 from tests.canvass.canvassing.fieldwork import make_canvass, pledge
-from tests.factories import auth_header, make_person, make_user
+from tests.factories import auth_header, make_person, make_user, tenant_row
 
 LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)  # 08:00 in Chicago
 
@@ -81,7 +81,7 @@ def reload(db_session, row):
 def test_a_card_with_the_same_details_answers_unchanged_and_keeps_them_on_the_card(client, db_session, canvass, resident):
     (result,) = sync(client, canvass, card(canvass, resident, at(10), phone="(312) 555-0100", email="PAT@example.org"))
     assert (result["status"], result["contact_details"]) == ("created", "unchanged")
-    stored = db_session.get(Pledge, result["id"])
+    stored = tenant_row(db_session, Pledge, result["id"])
     assert (stored.phone, stored.email) == ("13125550100", "pat@example.org")
     assert (reload(db_session, resident).phone, resident.email) == ("13125550100", "pat@example.org")
     assert history(db_session, resident, "phone") == [("13125550100", "card", True, True)]
@@ -95,7 +95,7 @@ def test_a_new_phone_on_a_consented_card_becomes_preferred_and_the_old_one_is_ke
         ("13125550100", "on_file", True, False),  # what was on file, superseded
         ("13125550199", "card", True, True),
     ]
-    assert db_session.get(Pledge, result["id"]).phone == "13125550199"
+    assert tenant_row(db_session, Pledge, result["id"]).phone == "13125550199"
 
 
 def test_a_new_email_on_a_consented_card_becomes_preferred(client, db_session, canvass, resident):
@@ -110,7 +110,7 @@ def test_a_new_email_on_a_consented_card_becomes_preferred(client, db_session, c
 def test_a_card_without_consent_is_stored_on_the_card_only(client, db_session, canvass, resident, organizer_headers):
     (result,) = sync(client, canvass, card(canvass, resident, at(10), phone="3125550177", consent=False))
     assert result["contact_details"] == "not_consented"
-    assert db_session.get(Pledge, result["id"]).phone == "13125550177"
+    assert tenant_row(db_session, Pledge, result["id"]).phone == "13125550177"
     assert reload(db_session, resident).phone == "13125550100"  # not the preferred contact
     assert history(db_session, resident, "phone") == [("13125550177", "card", False, False)]
     # ... and never called: a no-consent card is not on the worklist.
@@ -123,13 +123,13 @@ def test_a_new_person_from_a_card_without_consent_gets_no_preferred_details(clie
     (result,) = sync(client, canvass, pledge(canvass, person={"first_name": "Noa", "last_name": "Reyes",
                                                                 "phone": "3125550166"},
                                              occurred_at=at(10), consent_to_contact=False))
-    person = db_session.get(Person, db_session.get(Pledge, result["id"]).person_id)
+    person = tenant_row(db_session, Person, tenant_row(db_session, Pledge, result["id"]).person_id)
     assert (result["contact_details"], person.phone) == ("not_consented", None)
     # Matching still knows the number: the next card with it finds the same person.
     (again,) = sync(client, canvass, pledge(canvass, household_id=..., person={"first_name": "N", "last_name": "R",
                                                                                  "phone": "312 555 0166"},
                                             occurred_at=at(11), consent_to_contact=True))
-    assert db_session.get(Pledge, again["id"]).person_id == person.id
+    assert tenant_row(db_session, Pledge, again["id"]).person_id == person.id
     assert (again["contact_details"], reload(db_session, person).phone) == ("updated", "13125550166")
 
 
@@ -148,7 +148,7 @@ def test_an_older_paper_card_keyed_later_does_not_override_the_newer_phone_card(
         ("13125550122", "card", True, False),  # older: kept in the history, never preferred
         ("13125550111", "card", True, True),
     ]
-    assert db_session.get(Pledge, paper_card["id"]).phone == "13125550122"
+    assert tenant_row(db_session, Pledge, paper_card["id"]).phone == "13125550122"
 
 
 def test_cards_of_one_upload_are_applied_in_occurred_at_order_not_upload_order(client, db_session, canvass, resident):

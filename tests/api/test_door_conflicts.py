@@ -17,7 +17,7 @@ from canvass.people.models import Person
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import make_canvass
 from tests.concurrency import hold_while
-from tests.factories import auth_header, make_assignment, make_org, make_team, make_user
+from tests.factories import auth_header, make_assignment, make_org, make_team, make_user, tenant_row
 
 LEASE_START = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)  # 08:00 in Chicago
 
@@ -95,12 +95,12 @@ def test_a_team_members_different_result_for_the_same_door_is_stored_and_flagged
     first, second = conflict_pair(client, door)
     assert first["status"] == "created" and "conflict" not in first
     assert (second["status"], second["conflict"]) == ("created", True)
-    flagged = db_session.get(Contact, second["id"])
+    flagged = tenant_row(db_session, Contact, second["id"])
     assert (flagged.conflict_with_id, flagged.flags) == (first["id"], ["conflict"])
     # The door does not flip while it is open: last_result stays the standing result, and the
     # conflicting `moved` waits for a lead (the resident is still current).
     assert last_result(client, door) == "canvassed"
-    assert db_session.get(Person, door.person.id).residence_current is True
+    assert tenant_row(db_session, Person, door.person.id).residence_current is True
 
     page = conflicts(client, door)
     (listed,) = page["data"]
@@ -152,10 +152,10 @@ def test_keeping_the_later_result_supersedes_the_earlier_and_applies_its_door_ou
     response = resolve(client, door, second["id"], {"keep_contact_id": second["id"]})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["superseded_contact_id"] == first["id"]
-    assert db_session.get(Contact, first["id"]).superseded_at is not None
-    assert db_session.get(Contact, second["id"]).conflict_resolved_at is not None
+    assert tenant_row(db_session, Contact, first["id"]).superseded_at is not None
+    assert tenant_row(db_session, Contact, second["id"]).conflict_resolved_at is not None
     assert last_result(client, door) == "moved"
-    assert db_session.get(Person, door.person.id).residence_current is False  # the held `moved`, applied
+    assert tenant_row(db_session, Person, door.person.id).residence_current is False  # the held `moved`, applied
     assert conflicts(client, door)["data"] == []
     assert [c["id"] for c in conflicts(client, door, status="resolved")["data"]] == [second["id"]]
     event = db_session.execute(select(AuditEvent).where(AuditEvent.action == "contact.conflict_resolved")).scalar_one()
@@ -167,24 +167,24 @@ def test_keeping_the_earlier_result_undoes_nothing_it_did_and_supersedes_the_lat
     (second,) = sync(client, door, door.b, door.item(at(11), responses=door.yes(), person_id=door.person.id))
     assert second["conflict"] is True
     assert resolve(client, door, second["id"], {"keep_contact_id": first["id"]}).status_code == 200
-    assert db_session.get(Contact, second["id"]).superseded_at is not None
+    assert tenant_row(db_session, Contact, second["id"]).superseded_at is not None
     assert last_result(client, door) == "moved"
-    assert db_session.get(Person, door.person.id).residence_current is False
+    assert tenant_row(db_session, Person, door.person.id).residence_current is False
 
 
 def test_keeping_the_later_result_undoes_the_superseded_ones_moved(client, db_session, door):
     (first,) = sync(client, door, door.a, door.item(at(10), result_code="moved", person_id=door.person.id))
     (second,) = sync(client, door, door.b, door.item(at(11), responses=door.yes(), person_id=door.person.id))
-    assert db_session.get(Person, door.person.id).residence_current is False
+    assert tenant_row(db_session, Person, door.person.id).residence_current is False
     assert resolve(client, door, second["id"], {"keep_contact_id": second["id"]}).status_code == 200
-    assert db_session.get(Person, door.person.id).residence_current is True
+    assert tenant_row(db_session, Person, door.person.id).residence_current is True
     assert last_result(client, door) == "canvassed"
 
 
 def _state(db_session, *ids):
     db_session.expire_all()
     return [(c.superseded_at, c.conflict_resolved_at, c.conflict_with_id)
-            for c in (db_session.get(Contact, i) for i in ids)]
+            for c in (tenant_row(db_session, Contact, i) for i in ids)]
 
 
 def test_every_bad_resolution_is_a_clear_4xx_and_changes_nothing(client, db_session, door):

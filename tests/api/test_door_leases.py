@@ -18,6 +18,7 @@ from tests.factories import (
     make_team,
     make_turf,
     make_user,
+    tenant_row,
 )
 
 LAT = 41.95
@@ -68,7 +69,7 @@ def test_leasing_a_turf_whose_doors_another_live_lease_of_the_campaign_holds_is_
     assert "A" in error["message"]
     # Nothing changed: B is still ready, with no lease and no event but its creation.
     db_session.expire_all()
-    assert db_session.get(Turf, field.turfs["B"].id).status == "ready" and leases_of(db_session, field.turfs["B"]) == []
+    assert tenant_row(db_session, Turf, field.turfs["B"].id).status == "ready" and leases_of(db_session, field.turfs["B"]) == []
     assert db_session.execute(select(func.count()).select_from(TurfEvent).where(
         TurfEvent.turf_id == field.turfs["B"].id)).scalar_one() == 0
     # C shares no door with A: leased.
@@ -136,7 +137,7 @@ def test_two_live_leases_on_the_same_doors_from_before_the_rule_are_not_extended
     assert_error(client.patch(f"/v1/turfs/{field.turfs['A'].id}/assignment", json={"lease_hours": 100},
                               headers=field.headers), 409, "doors_already_leased")
     db_session.expire_all()
-    assert db_session.get(Assignment, a.id).leased_until < datetime.now(UTC) + timedelta(hours=100)
+    assert tenant_row(db_session, Assignment, a.id).leased_until < datetime.now(UTC) + timedelta(hours=100)
 
 
 def drawn(client, field, first: int, last: int, name="Drawn"):

@@ -6,7 +6,7 @@ from canvass.campaigns.models import Campaign, Question
 from canvass.pipeline.rollup import refresh_pipeline
 from tests.asserts import assert_error
 from tests.canvass.pipeline.builders import at, conversation, forget_stale_jobs, pledge, resident, support_campaign
-from tests.factories import auth_header, make_boundary, make_campaign, make_household, make_org, make_user
+from tests.factories import auth_header, make_boundary, make_campaign, make_household, make_org, make_user, tenant_row
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_an_organizer_names_the_support_question_and_a_rebuild_follows(client, w
     url = f"/v1/campaigns/{campaign.id}/support-question"
     assert client.put(url, headers=ward["organizer"], json={"question_id": yes_no.id}).get_json() == {
         "campaign_id": campaign.id, "question_id": yes_no.id}
-    assert db_session.get(Campaign, campaign.id).settings["support_question_id"] == yes_no.id
+    assert tenant_row(db_session, Campaign, campaign.id).settings["support_question_id"] == yes_no.id
     assert f"rebuild-pipeline-org-{ward['org'].id}" in worker_runtime.get_queue().job_ids
     assert_error(client.put(url, headers=ward["organizer"], json={"question_id": free_text.id}), 422,
                  "not_a_support_question")

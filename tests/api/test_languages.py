@@ -24,6 +24,7 @@ from tests.factories import (
     make_person,
     make_turf,
     make_user,
+    tenant_row,
 )
 
 # --- the tags ----------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def test_an_admin_sets_the_languages_a_canvasser_speaks_and_me_shows_them(client
     changed = client.patch(f"/v1/users/{user_id}", headers=headers, json={"languages": ["pl", "en"]})
     assert changed.status_code == 200 and changed.get_json()["languages"] == ["pl", "en"]
     assert client.get(f"/v1/users/{user_id}", headers=headers).get_json()["languages"] == ["pl", "en"]
-    canvasser = db_session.get(type(org_admin[1]), user_id)
+    canvasser = tenant_row(db_session, type(org_admin[1]), user_id)
     me = client.get("/v1/me", headers=auth_header(db_session, canvasser)).get_json()
     assert me["languages"] == ["pl", "en"] and me["email"] == "ana@example.org"
 

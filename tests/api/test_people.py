@@ -7,7 +7,7 @@ from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import contact, make_canvass, pledge
-from tests.factories import auth_header, make_household, make_org, make_person, make_user
+from tests.factories import auth_header, make_household, make_org, make_person, make_user, tenant_row
 
 
 @pytest.fixture
@@ -63,11 +63,11 @@ def test_merge_moves_every_contact_and_pledge_and_is_audited(client, canvass, db
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["id"] == keep.id
     db_session.expire_all()
-    assert {db_session.get(Contact, r["id"]).person_id for r in results[:2]} == {keep.id}
-    assert db_session.get(Pledge, results[2]["id"]).person_id == keep.id
-    kept, gone = db_session.get(Person, keep.id), db_session.get(Person, dupe.id)
+    assert {tenant_row(db_session, Contact, r["id"]).person_id for r in results[:2]} == {keep.id}
+    assert tenant_row(db_session, Pledge, results[2]["id"]).person_id == keep.id
+    kept, gone = tenant_row(db_session, Person, keep.id), tenant_row(db_session, Person, dupe.id)
     assert (gone.merged_into_id, kept.phone, kept.do_not_contact) == (keep.id, "13125550003", True)
-    assert db_session.get(Person, earlier.id).merged_into_id == keep.id  # never a chain
+    assert tenant_row(db_session, Person, earlier.id).merged_into_id == keep.id  # never a chain
     audit = db_session.execute(select(AuditEvent).where(AuditEvent.action == "person.merged")).scalar_one()
     assert (audit.target_id, audit.details["merged_id"], audit.details["contacts_moved"], audit.details["pledges_moved"]) == (
         str(keep.id), dupe.id, 1, 1,
@@ -92,7 +92,7 @@ def test_merge_refusals(client, canvass, db_session, organizer_headers):
     assert_error(client.post(f"/v1/people/{c.id}/merge", json={"into_id": a.id}, headers=organizer_headers),
                  409, "merge_target_merged")
     db_session.expire_all()
-    assert db_session.get(Person, c.id).merged_into_id is None
+    assert tenant_row(db_session, Person, c.id).merged_into_id is None
 
 
 def test_person_detail_shows_contacts_and_pledges_to_organizers_and_leads(client, canvass, db_session):

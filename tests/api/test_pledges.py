@@ -9,7 +9,7 @@ from canvass.canvassing.records import Contact, Pledge
 from canvass.people.models import Person
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import contact, count, counts, iso, make_canvass, minutes_ago, pledge
-from tests.factories import auth_header, make_campaign, make_household, make_org, make_person, make_user
+from tests.factories import auth_header, make_campaign, make_household, make_org, make_person, make_user, tenant_row
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def sync_pledges(client, canvass, *cards):
 
 def stored(db_session, result) -> Pledge:
     assert result["status"] in ("created", "duplicate"), result
-    return db_session.get(Pledge, result["id"])
+    return tenant_row(db_session, Pledge, result["id"])
 
 
 def test_a_card_for_a_new_person_creates_them_in_the_household_with_a_follow_up_plan(client, canvass, db_session):
@@ -45,7 +45,7 @@ def test_a_card_for_a_new_person_creates_them_in_the_household_with_a_follow_up_
     })
     result = sync_pledges(client, canvass, card)[0]
     row = stored(db_session, result)
-    person = db_session.get(Person, row.person_id)
+    person = tenant_row(db_session, Person, row.person_id)
     assert (person.first_name, person.last_name, person.name_key) == ("José", "O'Brien", "jose obrien")
     assert (person.phone, person.email, person.household_id, person.source) == (
         "13125550100", "jose@example.org", canvass.households[0].id, "door",
@@ -137,7 +137,7 @@ def test_an_event_card_without_assignment_or_household(client, canvass, db_sessi
     card = pledge(canvass, assignment_id=None, household_id=None, source="event", campaign_id=canvass.campaign.id)
     row = stored(db_session, sync_pledges(client, canvass, card)[0])
     assert (row.source, row.household_id, row.assignment_id) == ("event", None, None)
-    assert db_session.get(Person, row.person_id).household_id is None
+    assert tenant_row(db_session, Person, row.person_id).household_id is None
 
 
 def test_single_contact_post_answers_201_then_200_for_the_retry(client, canvass, db_session):
@@ -148,7 +148,7 @@ def test_single_contact_post_answers_201_then_200_for_the_retry(client, canvass,
     retry = client.post("/v1/contacts", json=item, headers=canvass.headers)
     assert retry.status_code == 200
     assert retry.get_json() == {**first.get_json(), "status": "duplicate"}
-    row = db_session.get(Contact, first.get_json()["id"])
+    row = tenant_row(db_session, Contact, first.get_json()["id"])
     assert (count(db_session, Contact), row.device_id) == (1, "tablet-2")
 
 
@@ -237,7 +237,7 @@ def test_follow_ups_list_what_is_due_and_never_do_not_contact(client, canvass, d
     due = card_due(client, canvass, db_session, person={"first_name": "Due", "last_name": "Now"})
     card_due(client, canvass, db_session, days_ago=1, person={"first_name": "Not", "last_name": "Yet"})
     refused = card_due(client, canvass, db_session, person={"first_name": "No", "last_name": "Calls"})
-    db_session.get(Person, refused.person_id).do_not_contact = True
+    tenant_row(db_session, Person, refused.person_id).do_not_contact = True
     dnc_home = make_household(db_session, org=canvass.org)
     dnc_home.do_not_contact = True
     in_dnc_home = card_due(client, canvass, db_session, household_id=dnc_home.id,
@@ -292,7 +292,7 @@ def test_a_do_not_contact_request_on_the_phone_declines_and_marks_the_person(cli
     card = card_due(client, canvass, db_session)
     body = attempt(client, organizer_headers, card.id, outcome="refused", do_not_contact=True).get_json()
     assert body["follow_up_status"] == "declined"
-    person = db_session.get(Person, card.person_id)
+    person = tenant_row(db_session, Person, card.person_id)
     db_session.refresh(person)
     assert person.do_not_contact is True
 
@@ -306,7 +306,7 @@ def test_follow_up_outcome_must_be_a_phone_code_of_the_campaign(client, db_sessi
     assert_error(attempt(client, organizer_headers, card.id, outcome="busy"), 422, "outcome_not_allowed")
     assert_error(attempt(client, organizer_headers, card.id, outcome="not_home"), 422, "validation_failed")
     assert_error(attempt(client, organizer_headers, card.id, outcome="no_answer", extra=1), 422, "validation_failed")
-    assert db_session.get(Pledge, card.id).follow_up_attempts == 0
+    assert tenant_row(db_session, Pledge, card.id).follow_up_attempts == 0
 
 
 def test_another_organizations_pledge_is_not_found(client, canvass, db_session):

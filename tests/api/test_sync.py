@@ -11,7 +11,16 @@ from canvass.geo.models import Household
 from canvass.people.models import Person
 from tests.asserts import assert_error
 from tests.canvass.canvassing.fieldwork import contact, count, counts, iso, make_canvass, minutes_ago, pledge
-from tests.factories import auth_header, make_assignment, make_household, make_org, make_person, make_turf, make_user
+from tests.factories import (
+    auth_header,
+    make_assignment,
+    make_household,
+    make_org,
+    make_person,
+    make_turf,
+    make_user,
+    tenant_row,
+)
 
 
 @pytest.fixture
@@ -53,7 +62,7 @@ def test_sync_stores_each_item_and_answers_created_in_order_contacts_then_pledge
     )
     assert stored.occurred_at == datetime.fromisoformat(items[0]["occurred_at"])
     assert stored.occurred_at.utcoffset() == timedelta(0)  # stored in UTC
-    assert db_session.get(Pledge, results[2]["id"]).source == "door"
+    assert tenant_row(db_session, Pledge, results[2]["id"]).source == "door"
 
 
 def test_retry_after_a_lost_response_answers_duplicate_with_the_first_ids_and_stores_once(client, canvass, db_session):
@@ -216,7 +225,7 @@ def test_a_conversation_stores_responses_validated_against_the_campaigns_questio
         {"question_id": q["text"], "answer": "Wants a speed bump"},
     ]
     results = sync(client, canvass, [contact(canvass, result_code=..., responses=answers)])
-    stored = db_session.get(Contact, results[0]["id"])
+    stored = tenant_row(db_session, Contact, results[0]["id"])
     assert (stored.result_code, stored.responses) == (None, answers)
 
 
@@ -256,7 +265,7 @@ def test_a_merged_persons_id_credits_the_person_they_were_merged_into(client, ca
     canvass.people[0].merged_into_id = survivor.id
     db_session.flush()
     results = sync(client, canvass, [contact(canvass, person_id=canvass.people[0].id)])
-    assert db_session.get(Contact, results[0]["id"]).person_id == survivor.id
+    assert tenant_row(db_session, Contact, results[0]["id"]).person_id == survivor.id
 
 
 def test_door_results_update_people_and_households(client, canvass, db_session):
@@ -276,7 +285,7 @@ def test_door_results_update_people_and_households(client, canvass, db_session):
     assert (roommate.residence_current, canvass.people[2].residence_current) == (False, False)
     assert deceased.residence_current is True
     assert h1.wrong_address is True
-    assert db_session.get(Household, h0.id).wrong_address is False
+    assert tenant_row(db_session, Household, h0.id).wrong_address is False
 
 
 def test_do_not_contact_marks_the_person_or_else_the_household(client, canvass, db_session):
@@ -287,8 +296,8 @@ def test_do_not_contact_marks_the_person_or_else_the_household(client, canvass, 
     ])
     db_session.refresh(person)
     assert person.do_not_contact is True
-    assert db_session.get(Household, canvass.households[0].id).do_not_contact is False
-    household = db_session.get(Household, canvass.households[1].id)
+    assert tenant_row(db_session, Household, canvass.households[0].id).do_not_contact is False
+    household = tenant_row(db_session, Household, canvass.households[1].id)
     db_session.refresh(household)
     assert household.do_not_contact is True
 
@@ -306,7 +315,7 @@ def test_a_duplicate_does_not_apply_its_door_result_again(client, canvass, db_se
 
 def test_every_stored_row_carries_id_and_received_at_for_the_pipeline(client, canvass, db_session):
     results = sync(client, canvass, [contact(canvass)], [pledge(canvass)])
-    stored = [db_session.get(Contact, results[0]["id"]), db_session.get(Pledge, results[1]["id"])]
+    stored = [tenant_row(db_session, Contact, results[0]["id"]), tenant_row(db_session, Pledge, results[1]["id"])]
     assert all(row.id and row.received_at for row in stored)
 
 

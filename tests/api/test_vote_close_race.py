@@ -9,7 +9,7 @@ from canvass.pipeline.models import Ballot
 from canvass.pipeline.votes import close_vote, create_vote, link_user_to_person
 from tests.canvass.pipeline.builders import dues, resident
 from tests.concurrency import hold_while
-from tests.factories import auth_header, make_org, make_user
+from tests.factories import auth_header, make_org, make_user, tenant_row
 
 
 def committed_vote(app):
@@ -43,7 +43,7 @@ def test_a_ballot_racing_an_early_close_waits_and_is_refused(committing_app):
 
     def close_early(session):
         close_vote(session, organization_id=ids["org"], vote_id=ids["vote"],
-                   actor=session.get(User, ids["organizer"]), reason="the meeting voted")
+                   actor=tenant_row(session, User, ids["organizer"]), reason="the meeting voted")
 
     def ballot():
         with committing_app.test_client() as client:

@@ -10,7 +10,7 @@ from canvass.pipeline.models import Ballot, Vote
 from canvass.pipeline.votes import link_user_to_person
 from tests.asserts import assert_error
 from tests.canvass.pipeline.builders import dues, resident
-from tests.factories import auth_header, make_boundary, make_org, make_user
+from tests.factories import auth_header, make_boundary, make_org, make_user, tenant_row
 
 
 def iso(moment):
@@ -57,7 +57,7 @@ def open_vote(client, assembly, **changes):
 
 
 def close(db_session, vote_id):
-    vote = db_session.get(Vote, vote_id)
+    vote = tenant_row(db_session, Vote, vote_id)
     vote.closes_at = utcnow() - timedelta(seconds=1)
     db_session.flush()
 

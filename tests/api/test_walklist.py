@@ -19,6 +19,7 @@ from tests.factories import (
     make_person,
     make_turf,
     make_user,
+    tenant_row,
 )
 
 NOW = lambda: datetime.now(UTC)  # noqa: E731
@@ -196,7 +197,7 @@ def test_a_cut_turfs_walk_list_keeps_the_units_of_a_building_together(client, db
         "type": "Polygon", "coordinates": [[[WARD_BOX[0], WARD_BOX[1]], [WARD_BOX[2], WARD_BOX[1]],
                                             [WARD_BOX[2], WARD_BOX[3]], [WARD_BOX[0], WARD_BOX[3]],
                                             [WARD_BOX[0], WARD_BOX[1]]]]})
-    assignment = make_assignment(db_session, org=org, turf=db_session.get(Turf, listing.id), canvasser=canvasser,
+    assignment = make_assignment(db_session, org=org, turf=tenant_row(db_session, Turf, listing.id), canvasser=canvasser,
                                  campaign=campaign)
     body = client.get(f"/v1/assignments/{assignment.id}/walklist", headers=auth_header(db_session, canvasser)).get_json()
     addresses = [s["address"]["line1"] for s in body["stops"]]

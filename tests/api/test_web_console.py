@@ -13,7 +13,7 @@ from canvass.canvassing.records import Contact
 from canvass.turfs.entry_codes import encode_entry_code
 from canvass.turfs.models import Assignment, Turf
 from tests.canvass.dashboards.fieldwork import make_ward
-from tests.factories import DEFAULT_PASSWORD, make_org, make_turf, make_user, org_today
+from tests.factories import DEFAULT_PASSWORD, make_org, make_turf, make_user, org_today, tenant_row
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -87,7 +87,7 @@ def test_a_canvasser_cannot_post_a_lease_change(client, db_session):
     response = client.post(f"/console/turfs/{ward.turfs[0].id}/assignment",
                            data={"action": "release", "csrf_token": token})
     assert response.status_code == 403
-    assert db_session.get(Assignment, ward.assignments[0].id).status == "active"
+    assert tenant_row(db_session, Assignment, ward.assignments[0].id).status == "active"
 
 
 def test_another_organizations_turf_is_404(client, db_session):
@@ -108,7 +108,7 @@ def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(c
         response = client.post(f"/console/turfs/{ward.turfs[0].id}/assignment", data=data)
         assert response.status_code == 400
     db_session.expire_all()
-    assert db_session.get(Assignment, ward.assignments[0].id).status == "active"
+    assert tenant_row(db_session, Assignment, ward.assignments[0].id).status == "active"
 
 
 def test_turfs_page_lists_state_holder_and_overlaps(client, db_session):
@@ -286,7 +286,7 @@ def test_a_lead_resolves_a_conflict_from_the_queue(client, app, db_session):
                            data={"keep_contact_id": first["id"], "csrf_token": token})
     assert "Conflict resolved" in response.get_data(as_text=True)
     db_session.expire_all()
-    assert db_session.get(Contact, second["id"]).conflict_resolved_at is not None
+    assert tenant_row(db_session, Contact, second["id"]).conflict_resolved_at is not None
     again = client.post(f"/console/conflicts/{second['id']}", follow_redirects=True,
                         data={"keep_contact_id": first["id"], "csrf_token": token})
     assert "conflict_already_resolved" in again.get_data(as_text=True)

@@ -18,7 +18,7 @@ from canvass.people.models import Person
 from canvass.turfs.models import Turf
 from tests.api.test_web_console import CSRF, sign_in
 from tests.canvass.dashboards.fieldwork import add_contact, make_ward
-from tests.factories import make_household, make_org, make_person, make_user
+from tests.factories import make_household, make_org, make_person, make_user, tenant_row
 
 
 def signed_in(app, user):
@@ -149,9 +149,9 @@ def test_merge_moves_the_record_and_is_audited_like_the_api(app, db_session):
     response = client.post(f"/console/people/{second.id}/merge", data={"into_id": first.id, "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/console/people/{first.id}")
     db_session.expire_all()
-    assert db_session.get(Person, second.id).merged_into_id == first.id
-    assert db_session.get(Person, first.id).email == "dup@example.org"
-    assert db_session.get(Pledge, card.id).person_id == first.id
+    assert tenant_row(db_session, Person, second.id).merged_into_id == first.id
+    assert tenant_row(db_session, Person, first.id).email == "dup@example.org"
+    assert tenant_row(db_session, Pledge, card.id).person_id == first.id
     audit = db_session.execute(select(AuditEvent).where(AuditEvent.action == "person.merged",
                                                         AuditEvent.organization_id == ward.org.id)).scalar_one()
     assert audit.details["merged_id"] == second.id and audit.actor_user_id == ward.organizer.id
@@ -184,7 +184,7 @@ def test_merge_without_a_target_is_a_422_and_changes_nothing(app, db_session):
         response = client.get(f"/console/people/{first.id}/merge", query_string={"into": into})
         assert response.status_code == 422 and "merge into" in response.get_data(as_text=True)
     db_session.expire_all()
-    assert db_session.get(Person, first.id).merged_into_id is None
+    assert tenant_row(db_session, Person, first.id).merged_into_id is None
 
 
 def test_a_call_logged_on_a_persons_page_returns_to_that_page(app, db_session):
@@ -198,7 +198,7 @@ def test_a_call_logged_on_a_persons_page_returns_to_that_page(app, db_session):
         "outcome": "no_answer", "back": f"person:{person.id}", "csrf_token": CSRF.search(page).group(1)})
     assert response.headers["Location"].endswith(f"/console/people/{person.id}")
     db_session.expire_all()
-    assert db_session.get(Pledge, card.id).follow_up_attempts == 1
+    assert tenant_row(db_session, Pledge, card.id).follow_up_attempts == 1
 
 
 def test_merge_into_another_organizations_person_is_404_and_changes_nothing(app, db_session):
@@ -210,7 +210,7 @@ def test_merge_into_another_organizations_person_is_404_and_changes_nothing(app,
     response = client.post(f"/console/people/{first.id}/merge", data={"into_id": stranger.id, "csrf_token": token})
     assert response.status_code == 404
     db_session.expire_all()
-    assert db_session.get(Person, first.id).merged_into_id is None
+    assert tenant_row(db_session, Person, first.id).merged_into_id is None
 
 
 def test_merge_needs_the_csrf_token_and_an_organizer(app, db_session):
@@ -224,7 +224,7 @@ def test_merge_needs_the_csrf_token_and_an_organizer(app, db_session):
                      data={"into_id": first.id, "csrf_token": token}).status_code == 403
     assert lead.get("/console/duplicates").status_code == 403
     db_session.expire_all()
-    assert db_session.get(Person, second.id).merged_into_id is None
+    assert tenant_row(db_session, Person, second.id).merged_into_id is None
 
 
 # --- follow-ups ----------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_follow_ups_due_are_listed_and_reached_marks_the_card_done(app, db_sessi
                            data={"outcome": "reached", "notes": "will come", "csrf_token": token})
     assert response.status_code == 302
     db_session.expire_all()
-    assert db_session.get(Pledge, card.id).follow_up_status == "done"
+    assert tenant_row(db_session, Pledge, card.id).follow_up_status == "done"
     assert f'data-pledge-id="{card.id}"' not in client.get("/console/follow-ups").get_data(as_text=True)
 
 
@@ -257,13 +257,13 @@ def test_a_bad_outcome_a_closed_card_or_no_csrf_changes_nothing(app, db_session)
     assert "unknown outcome" in page
     assert client.post(f"/console/pledges/{card.id}/follow-up", data={"outcome": "reached"}).status_code == 400
     db_session.expire_all()
-    assert db_session.get(Pledge, card.id).follow_up_attempts == 0
+    assert tenant_row(db_session, Pledge, card.id).follow_up_attempts == 0
     client.post(f"/console/pledges/{card.id}/follow-up", data={"outcome": "reached", "csrf_token": token})
     page = client.post(f"/console/pledges/{card.id}/follow-up", data={"outcome": "reached", "csrf_token": token},
                        follow_redirects=True).get_data(as_text=True)
     assert "follow_up_closed" in page
     db_session.expire_all()
-    assert db_session.get(Pledge, card.id).follow_up_attempts == 1
+    assert tenant_row(db_session, Pledge, card.id).follow_up_attempts == 1
 
 
 def test_a_lead_reads_follow_ups_but_may_not_log_a_call_and_another_orgs_card_is_404(app, db_session):
@@ -281,7 +281,7 @@ def test_a_lead_reads_follow_ups_but_may_not_log_a_call_and_another_orgs_card_is
     assert organizer.post(f"/console/pledges/{stranger.id}/follow-up",
                           data={"outcome": "reached", "csrf_token": token}).status_code == 404
     db_session.expire_all()
-    assert db_session.get(Pledge, stranger.id).follow_up_status == "pending"
+    assert tenant_row(db_session, Pledge, stranger.id).follow_up_status == "pending"
 
 
 # --- drawing a turf -------------------------------------------------------------------------

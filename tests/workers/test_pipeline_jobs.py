@@ -16,6 +16,7 @@ from canvass.pipeline.models import PipelinePerson
 from canvass.pipeline.rollup import pipeline_snapshot
 from tests.canvass.pipeline.builders import at, event, forget_stale_jobs, pledge, resident, support_campaign
 from tests.conftest import run_jobs
+from tests.factories import tenant_row
 from workers import cron_schedule, pipeline_jobs, runtime
 from workers.jobs import JOBS
 
@@ -193,5 +194,5 @@ def test_the_safety_net_fixes_eligibility_when_a_vote_opens_unwatched(db_session
     db_session.execute(text("UPDATE votes SET opens_at = now() - interval '1 minute' WHERE id = :v"), {"v": vote.id})
     pipeline_jobs.rollup_pipeline_all()
     db_session.expire_all()
-    opened = db_session.get(Vote, vote.id)
+    opened = tenant_row(db_session, Vote, vote.id)
     assert opened.eligibility_taken_at is not None and opened.eligible_count == 1

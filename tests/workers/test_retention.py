@@ -13,7 +13,7 @@ from canvass.operations.privacy import purge_stale_personal_data
 from canvass.people.details import record_manual_details
 from canvass.people.models import Person, PersonContactDetail
 from tests.canvass.pipeline.builders import pledge
-from tests.factories import make_campaign, make_household, make_org, make_person
+from tests.factories import make_campaign, make_household, make_org, make_person, tenant_row
 from workers import privacy_jobs
 
 NOW = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def _someone(session, org, campaign, *, name, contacted_at, known_since=LONG_AGO
 
 def _kept(session, person) -> tuple:
     session.expire_all()
-    row = session.get(Person, person.id)
+    row = tenant_row(session, Person, person.id)
     notes = session.execute(select(Contact.notes).where(Contact.person_id == person.id)).scalars().all()
     details = session.execute(select(func.count()).select_from(PersonContactDetail)
                               .where(PersonContactDetail.person_id == person.id)).scalar()
@@ -85,9 +85,9 @@ def test_purge_drops_old_household_notes_unless_someone_at_that_door_is_kept(db_
 
     assert purged.notes == 2  # Stale's own contact and the old note at Stale's door
     db_session.expire_all()
-    assert db_session.get(Contact, old_at_stale.id).notes is None
-    assert db_session.get(Contact, new_at_stale.id).notes == "dog in the yard"  # inside the retention
-    assert db_session.get(Contact, old_at_recent.id).notes == "Recent's brother answered"
+    assert tenant_row(db_session, Contact, old_at_stale.id).notes is None
+    assert tenant_row(db_session, Contact, new_at_stale.id).notes == "dog in the yard"  # inside the retention
+    assert tenant_row(db_session, Contact, old_at_recent.id).notes == "Recent's brother answered"
 
 
 def test_the_nightly_job_purges_every_organization(db_session, worker_runtime):

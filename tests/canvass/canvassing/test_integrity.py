@@ -6,7 +6,7 @@ from canvass.canvassing.records import Contact
 from canvass.canvassing.sync import sync_field_work
 from canvass.geo.models import Building
 from tests.canvass.canvassing.fieldwork import contact, iso, make_canvass
-from tests.factories import make_assignment, make_household, make_turf
+from tests.factories import make_assignment, make_household, make_turf, tenant_row
 
 DOOR = {"lat": 41.95, "lon": -87.71}  # the first door's building (tests/canvass/canvassing/fieldwork.py)
 # ~0.0018 degrees of latitude is ~200 m; ~0.0009 is ~100 m.
@@ -16,7 +16,7 @@ def upload(session, canvass, items):
     results = sync_field_work(session, organization_id=canvass.org.id, canvasser_id=canvass.canvasser.id,
                               device_id=None, contacts=items, pledges=[], max_items=500)
     assert {r.status for r in results} == {"created"}, results
-    return [session.get(Contact, r.id) for r in results]
+    return [tenant_row(session, Contact, r.id) for r in results]
 
 
 def flags(session, rows):
@@ -61,7 +61,7 @@ def test_a_normal_pace_and_the_units_of_one_building_are_not_too_fast(db_session
     start = datetime.now(UTC) - timedelta(minutes=30)
     walking = upload(db_session, canvass, run(canvass, doors, start, 45))
     # A courtyard building: six units, a door every 5 seconds, on a second turf of the same canvasser.
-    building = db_session.get(Building, doors[0].building_id)
+    building = tenant_row(db_session, Building, doors[0].building_id)
     units = [make_household(db_session, org=canvass.org, building=building, unit=f"{n}F") for n in range(1, 7)]
     turf = make_turf(db_session, org=canvass.org, households=units)
     lease = make_assignment(db_session, org=canvass.org, turf=turf, canvasser=canvass.canvasser, campaign=canvass.campaign)

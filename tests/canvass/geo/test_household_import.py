@@ -16,7 +16,7 @@ from canvass.geo.models import Boundary, Building, Household
 from canvass.geo.synthetic import generate_households, write_households_csv
 from canvass.people.models import Person
 from tests.data import CHICAGO
-from tests.factories import make_org
+from tests.factories import make_org, tenant_row
 
 HEADER = "external_id,address,unit,city,state,zip,latitude,longitude,first_name,last_name,phone,email\n"
 
@@ -200,7 +200,7 @@ def test_reimport_by_external_id_updates_the_person_and_keeps_what_the_file_leav
     summary = run(db_session, org, HEADER + "v9,12 W Elm St,3,Chicago,IL,60610,41.90,-87.63,Rosa,Diaz-Lopez,,\n")
     assert (summary.people_created, summary.people_updated) == (0, 1)
     rosa = db_session.execute(select(Person).where(Person.organization_id == org.id)).scalar_one()
-    household = db_session.get(Household, rosa.household_id)
+    household = tenant_row(db_session, Household, rosa.household_id)
     assert (rosa.last_name, household.unit, rosa.phone, rosa.email) == ("Diaz-Lopez", "3", "17735550109", "rosa@example.org")
     assert count(db_session, Person, org) == 1
 
@@ -347,7 +347,7 @@ def test_households_imported_before_the_wards_are_placed_when_the_wards_arrive(d
     assert summary.outside_boundaries == 1
     import_chicago(db_session, org)
     building = db_session.execute(select(Building).where(Building.organization_id == org.id)).scalar_one()
-    ward = db_session.get(Boundary, building.ward_id)
+    ward = tenant_row(db_session, Boundary, building.ward_id)
     assert ward.name == "32" and not building.outside_boundaries and building.precinct_id is not None
 
 

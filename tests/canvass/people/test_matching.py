@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from canvass.people.matching import PersonRequest, match_or_create_people
 from canvass.people.models import Person
-from tests.factories import make_household, make_org, make_person
+from tests.factories import make_household, make_org, make_person, tenant_row
 
 
 def people_count(session):
@@ -27,7 +27,7 @@ def test_name_matches_only_inside_the_household_and_never_a_merged_person(db_ses
     )
     assert (same, created_same) == (survivor.id, False)
     assert created_other is True and other != survivor.id
-    assert db_session.get(Person, other).household_id == elsewhere.id
+    assert tenant_row(db_session, Person, other).household_id == elsewhere.id
     assert people_count(db_session) == before + 1
 
 
@@ -44,7 +44,7 @@ def test_phone_is_tried_before_email_and_both_stay_inside_the_organization(db_se
     assert results[0] == (by_phone.id, False)
     assert results[1][1] is True  # the other organization's person is not a match
     # Matching only finds people: a card's details are applied once it is stored (people/details.py).
-    assert db_session.get(Person, by_phone.id).email is None
+    assert tenant_row(db_session, Person, by_phone.id).email is None
 
 
 def test_cards_for_one_new_person_share_them_and_merge_what_they_say(db_session):
@@ -59,7 +59,7 @@ def test_cards_for_one_new_person_share_them_and_merge_what_they_say(db_session)
     )
     assert len({person_id for person_id, _ in results}) == 1
     assert all(created for _, created in results)
-    person = db_session.get(Person, results[0][0])
+    person = tenant_row(db_session, Person, results[0][0])
     # The details are the cards' to apply once stored (consent, newest first: people/details.py).
     assert (person.phone, person.email, person.source, person.name_key) == (None, None, "paper", "lee park")
     assert people_count(db_session) == before + 1

@@ -8,7 +8,7 @@ from canvass.errors import Conflict, NotFound, ValidationFailed
 from canvass.turfs import lease_views, leases
 from canvass.turfs.models import Assignment, Turf, TurfEvent
 from tests.conftest import run_jobs
-from tests.factories import make_assignment, make_campaign, make_household, make_org, make_turf, make_user
+from tests.factories import make_assignment, make_campaign, make_household, make_org, make_turf, make_user, tenant_row
 
 NOW = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -152,7 +152,7 @@ def test_reassigning_hands_the_turf_over_in_one_step(db_session, field):
                                   reason="Carmen is out")
     assert second.id != first.id and second.canvasser["id"] == field.other.id
     assert second.leased_until == first.leased_until  # keeps the lease unless a new one is given
-    old = db_session.get(Assignment, first.id)
+    old = tenant_row(db_session, Assignment, first.id)
     assert old.status == "released"
     db_session.refresh(field.turf)
     assert field.turf.status == "checked_out"
@@ -203,8 +203,8 @@ def test_expiry_ends_only_leases_past_their_time(db_session, field):
     live = make_assignment(db_session, org=field.org, turf=live_turf, canvasser=field.other, campaign=field.campaign)
     assert leases.expire_leases(db_session) == 1
     db_session.expire_all()
-    assert (db_session.get(Assignment, overdue.id).status, db_session.get(Turf, field.turf.id).status) == ("expired", "ready")
-    assert (db_session.get(Assignment, live.id).status, db_session.get(Turf, live_turf.id).status) == ("active", "checked_out")
+    assert (tenant_row(db_session, Assignment, overdue.id).status, tenant_row(db_session, Turf, field.turf.id).status) == ("expired", "ready")
+    assert (tenant_row(db_session, Assignment, live.id).status, tenant_row(db_session, Turf, live_turf.id).status) == ("active", "checked_out")
     entry = lease_views.list_turf_history(db_session, organization_id=field.org.id, turf_id=field.turf.id)[-1]
     assert (entry.action, entry.actor, entry.reason) == ("expired", None, "lease expired")
     assert leases.expire_leases(db_session) == 0
@@ -221,7 +221,7 @@ def test_the_cron_job_expires_leases(db_session, field, worker_runtime):
     worker_runtime.get_queue().enqueue(JOBS["expire_leases"])
     run_jobs(worker_runtime)
     db_session.expire_all()
-    assert db_session.get(Turf, field.turf.id).status == "ready"
+    assert tenant_row(db_session, Turf, field.turf.id).status == "ready"
     assert db_session.execute(select(TurfEvent.action).where(TurfEvent.turf_id == field.turf.id)).scalars().all() == ["expired"]
 
 

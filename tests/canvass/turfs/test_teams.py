@@ -9,7 +9,7 @@ from canvass.operations import accounts
 from canvass.turfs import lease_views, leases, teams
 from canvass.turfs.leases import Stint
 from canvass.turfs.models import Assignment, AssignmentMember, TurfEvent
-from tests.factories import make_campaign, make_household, make_org, make_team, make_turf, make_user
+from tests.factories import make_campaign, make_household, make_org, make_team, make_turf, make_user, tenant_row
 
 NOW = lambda: datetime.now(UTC)  # noqa: E731
 SKEW = timedelta(minutes=5)
@@ -103,7 +103,7 @@ def test_a_team_lease_is_extended_and_expires_like_any_other(db_session, crew):
     extended = leases.extend_lease(db_session, organization_id=crew.org.id, assignment_id=view.id,
                                    actor_id=crew.lead.id, lease_hours=2)
     assert extended.leased_until > view.leased_until and extended.team == view.team
-    overdue = db_session.get(Assignment, view.id)
+    overdue = tenant_row(db_session, Assignment, view.id)
     overdue.leased_at, overdue.leased_until = NOW() - timedelta(hours=3), NOW() - timedelta(minutes=1)
     db_session.flush()
     assert leases.expire_leases(db_session) == 1
