@@ -476,10 +476,10 @@ def _prefixed(alias: str, columns) -> str:
 
 
 def _changed_rows(source: str, table: str, key: str, columns) -> str:
-    """Rows of `source` that are new to `table` or differ from it: an unchanged re-import then writes
-    (and locks) nothing, where ON CONFLICT DO UPDATE alone locks every conflicting row."""
+    """Rows of `source` that are new to `table` (is_new) or differ from it: an unchanged re-import then
+    writes (and locks) nothing, where ON CONFLICT DO UPDATE alone locks every conflicting row."""
     return f"""
-        SELECT s.* FROM {source} s
+        SELECT s.*, t.id IS NULL AS is_new FROM {source} s
         LEFT JOIN {table} t ON t.organization_id = :org AND t.{key} = s.{key}
         WHERE t.id IS NULL OR ({_prefixed("t", columns)}) IS DISTINCT FROM ({_prefixed("s", columns)})
     """
@@ -534,9 +534,10 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
             ON CONFLICT (organization_id, address_key) DO UPDATE
                SET {", ".join(f"{c} = excluded.{c}" for c in _BUILDING_FIELDS)}, updated_at = now()
              WHERE ({_prefixed("buildings", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
-            RETURNING (xmax = 0) AS inserted
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+        -- Counted from what was found (the import lock keeps it true), not from RETURNING xmax:
+        -- a partitioned table has no system columns to return.
+        SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed
     """).one()
     run(f"""
         CREATE TEMP TABLE {_KEYS} ON COMMIT DROP AS
