@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from canvass.errors import ValidationFailed
 from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
 from canvass.geo.boundaries import placement_sql
+from canvass.geo.partitions import PARTITIONED_TABLES, attach_load_tables, create_load_tables, has_no_rows_or_partitions
 from canvass.normalize import clean_email, clean_language_tag, clean_phone, name_key
 
 __all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
@@ -71,6 +72,9 @@ _CHUNK_AVERAGE_ROWS = 64
 _CHUNK_MAX_ROWS = 1_024
 # Rows read (and looked up, by their chunks) per COPY; progress is reported after each batch.
 _BATCH_ROWS = 10_000
+# A first import of at least this many rows into an organization with no places nor people loads its
+# own partitions (canvass/geo/partitions.py); below it, the shared ones are as quick.
+OWN_PARTITION_MIN_ROWS = 20_000
 
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
@@ -489,6 +493,13 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     """Writes the staged rows; returns the chunks of rows it refused (read again next time)."""
     org = {"org": organization_id}
     run = lambda sql, **params: session.execute(text(sql), {**org, **params})  # noqa: E731
+    staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
+    own_partitions = staged >= OWN_PARTITION_MIN_ROWS and has_no_rows_or_partitions(session, organization_id)
+    # Where the rows go: the partitioned tables, or the organization's load tables (the buildings' keys
+    # are built at once: few rows, and their upsert needs its unique key).
+    target = (create_load_tables(session, organization_id, indexed_now=("buildings",)) if own_partitions
+              else {table: table for table in PARTITIONED_TABLES})
+    buildings, households, people = target["buildings"], target["households"], target["people"]
 
     # The same external_id twice in one file: the first row wins, the others are reported. Neither
     # row's chunk is remembered: a re-import reads both again and refuses the same row again.
@@ -527,13 +538,13 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
                    a.side, p.ward_id, p.precinct_id, p.ward_id IS NULL AS outside_boundaries
             FROM {_PLACES} a JOIN placed p USING (address_key)
         ), changed AS (
-            {_changed_rows("incoming", "buildings", "address_key", _BUILDING_FIELDS)}
+            {_changed_rows("incoming", buildings, "address_key", _BUILDING_FIELDS)}
         ), upserted AS (
-            INSERT INTO buildings (organization_id, address_key, {fields})
+            INSERT INTO {buildings} AS b (organization_id, address_key, {fields})
             SELECT :org, address_key, {fields} FROM changed
             ON CONFLICT (organization_id, address_key) DO UPDATE
                SET {", ".join(f"{c} = excluded.{c}" for c in _BUILDING_FIELDS)}, updated_at = now()
-             WHERE ({_prefixed("buildings", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
+             WHERE ({_prefixed("b", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
         )
         -- Counted from what was found (the import lock keeps it true), not from RETURNING xmax:
         -- a partitioned table has no system columns to return.
@@ -541,7 +552,7 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     """).one()
     run(f"""
         CREATE TEMP TABLE {_KEYS} ON COMMIT DROP AS
-        SELECT b.address_key, b.id AS building_id FROM buildings b
+        SELECT b.address_key, b.id AS building_id FROM {buildings} b
         WHERE b.organization_id = :org AND b.address_key IN (SELECT address_key FROM {_PLACES})
     """)
     run(f"ALTER TABLE {_KEYS} ADD PRIMARY KEY (address_key)")
@@ -551,9 +562,9 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         WITH src AS (
             SELECT DISTINCT k.building_id, s.unit FROM {_STAGE} s JOIN {_KEYS} k USING (address_key)
         ), inserted AS (
-            INSERT INTO households (organization_id, building_id, unit)
+            INSERT INTO {households} (organization_id, building_id, unit)
             SELECT :org, building_id, unit FROM src
-            WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.organization_id = :org
+            WHERE NOT EXISTS (SELECT 1 FROM {households} h WHERE h.organization_id = :org
                               AND h.building_id = src.building_id AND h.unit = src.unit)
             RETURNING 1
         )
@@ -566,7 +577,7 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         CREATE TEMP TABLE {_HOUSEHOLDS} ON COMMIT DROP AS
         SELECT k.address_key, h.unit, h.id AS household_id
         FROM {_KEYS} k
-        JOIN households h ON h.organization_id = :org AND h.building_id = k.building_id
+        JOIN {households} h ON h.organization_id = :org AND h.building_id = k.building_id
         WHERE h.unit IN (SELECT DISTINCT unit FROM {_STAGE})
     """)
     run(f"ANALYZE {_HOUSEHOLDS}")
@@ -588,16 +599,16 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
             SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
                    src.email, src.language, p.id AS person_id
             FROM ({people_src}) src
-            LEFT JOIN people p ON p.organization_id = :org AND p.external_id = src.external_id
+            LEFT JOIN {people} p ON p.organization_id = :org AND p.external_id = src.external_id
             WHERE src.external_id IS NOT NULL
         ), inserted AS (
-            INSERT INTO people (organization_id, household_id, external_id, first_name, last_name, name_key,
+            INSERT INTO {people} (organization_id, household_id, external_id, first_name, last_name, name_key,
                                 phone, email, language, source)
             SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
             FROM src WHERE person_id IS NULL
             RETURNING 1
         ), updated AS (
-            UPDATE people p
+            UPDATE {people} p
                SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
                    name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
                    language = coalesce(src.language, p.language),
@@ -619,7 +630,7 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
             SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
             WHERE external_id IS NULL ORDER BY household_id, name_key, line
         ), updated AS (
-            UPDATE people p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+            UPDATE {people} p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
                    language = coalesce(src.language, p.language), updated_at = now()
               FROM src
              WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
@@ -628,11 +639,11 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
                                      coalesce(src.language, p.language))
             RETURNING 1
         ), inserted AS (
-            INSERT INTO people (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
+            INSERT INTO {people} (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
                                 source)
             SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
             WHERE NOT EXISTS (
-                SELECT 1 FROM people p
+                SELECT 1 FROM {people} p
                 WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
             )
             RETURNING 1
@@ -640,6 +651,8 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
     """).one()
     summary.people_created = created + created_plain
+    if own_partitions:
+        attach_load_tables(session, organization_id, indexed_already=("buildings",))
     summary.people_updated = updated + updated_plain
     summary.outside_boundaries = run(f"""
         SELECT count(*) FROM buildings b JOIN {_KEYS} k ON k.building_id = b.id

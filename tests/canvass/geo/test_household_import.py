@@ -21,6 +21,15 @@ from tests.factories import make_org, tenant_row
 HEADER = "external_id,address,unit,city,state,zip,latitude,longitude,first_name,last_name,phone,email\n"
 
 
+@pytest.fixture(autouse=True, params=["shared partitions", "own partitions"])
+def first_import_path(request, monkeypatch):
+    """Every test twice: a first import into the shared partitions, and into the organization's own
+    (which production takes from OWN_PARTITION_MIN_ROWS rows): the results must be the same."""
+    if request.param == "own partitions":
+        monkeypatch.setattr(households_module, "OWN_PARTITION_MIN_ROWS", 1)
+    return request.param
+
+
 def run(session, org, content, **kwargs):
     data = content.encode() if isinstance(content, str) else content
     return import_households(session, organization_id=org.id, stream=io.BytesIO(data), **kwargs)
