@@ -20,8 +20,9 @@ import csv
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from operator import gt, itemgetter
 from typing import BinaryIO
+from zlib import crc32
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -295,9 +296,13 @@ def import_households(
     i_ext, i_first, i_last = optional["external_id"], optional["first_name"], optional["last_name"]
     i_phone, i_email, i_language = optional["phone"], optional["email"], optional["language"]
     length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
+    checked_fields = lambda record: tuple(record[i] for i, _, _ in length_checks)  # noqa: E731
+    if len(length_checks) > 1:
+        checked_fields = itemgetter(*(i for i, _, _ in length_checks))
+    length_limits = [limit for _, _, limit in length_checks]
 
     raw_connection = session.connection().connection.driver_connection
-    row_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
+    chunk_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
     # Chunks an earlier import applied are skipped unread (a re-import of last month's file costs the
     # reading, not the normalizing and writing); a first import has nothing to look up.
     remembered = session.execute(
@@ -325,26 +330,31 @@ def import_households(
             yield start, previous_end, record
 
     def batches() -> Iterator[list[tuple[int, list[tuple[int, int, list[str]]]]]]:
-        """Lists of (chunk hash, rows) of about _BATCH_ROWS rows."""
+        """Lists of (chunk hash, rows) of about _BATCH_ROWS rows. A row's CRC-32 says where a chunk ends;
+        the chunk's 64-bit hash (BLAKE2b of its rows under the header) is what is remembered."""
         batch: list[tuple[int, list[tuple[int, int, list[str]]]]] = []
         rows: list[tuple[int, int, list[str]]] = []
+        encoded: list[bytes] = []
         in_batch = 0
-        chunk = hashlib.blake2b(digest_size=8)
+
+        def chunk_hash() -> int:
+            digest = chunk_hasher.copy()
+            digest.update(b"\x1e".join(encoded))
+            return int.from_bytes(digest.digest(), "big", signed=True)
+
         for numbered in numbered_records():
-            row = row_hasher.copy()
-            row.update("\x1f".join(numbered[2]).encode("utf-8", "surrogatepass"))
-            row_hash = row.digest()
-            chunk.update(row_hash)
+            row = "\x1f".join(numbered[2]).encode("utf-8", "surrogatepass")
             rows.append(numbered)
-            if int.from_bytes(row_hash[:4], "big") % _CHUNK_AVERAGE_ROWS == 0 or len(rows) >= _CHUNK_MAX_ROWS:
-                batch.append((int.from_bytes(chunk.digest(), "big", signed=True), rows))
+            encoded.append(row)
+            if crc32(row) % _CHUNK_AVERAGE_ROWS == 0 or len(rows) >= _CHUNK_MAX_ROWS:
+                batch.append((chunk_hash(), rows))
                 in_batch += len(rows)
-                rows, chunk = [], hashlib.blake2b(digest_size=8)
+                rows, encoded = [], []
                 if in_batch >= _BATCH_ROWS:
                     yield batch
                     batch, in_batch = [], 0
         if rows:
-            batch.append((int.from_bytes(chunk.digest(), "big", signed=True), rows))
+            batch.append((chunk_hash(), rows))
         if batch:
             yield batch
 
@@ -357,9 +367,10 @@ def import_households(
                     raise _RowError(bad)
             if len(record) != width:
                 raise _RowError(f"expected {width} fields, found {len(record)}")
-            for index, column, limit in length_checks:
-                if len(record[index]) > limit:
-                    raise _RowError(f"{column} is longer than {limit} characters")
+            if any(map(gt, map(len, checked_fields(record)), length_limits)):  # all in C; rarely true
+                for index, column, limit in length_checks:
+                    if len(record[index]) > limit:
+                        raise _RowError(f"{column} is longer than {limit} characters")
             address = record[i_address].strip()
             if not address:
                 raise _RowError("missing address")
@@ -501,31 +512,37 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
               else {table: table for table in PARTITIONED_TABLES})
     buildings, households, people = target["buildings"], target["households"], target["people"]
 
+    # Statistics for the planner (a small sample: row counts and key spreads are what it needs).
+    run("SET LOCAL default_statistics_target = 10")
+    run(f"ANALYZE {_STAGE}")
+    run("SET LOCAL default_statistics_target TO DEFAULT")
     # The same external_id twice in one file: the first row wins, the others are reported. Neither
     # row's chunk is remembered: a re-import reads both again and refuses the same row again.
-    duplicates = run(f"""
-        DELETE FROM {_STAGE} s USING (
-            SELECT line, external_id, min(line) OVER w AS first_line, first_value(chunk_hash) OVER w AS first_chunk
-            FROM {_STAGE} WHERE external_id IS NOT NULL
-            WINDOW w AS (PARTITION BY external_id ORDER BY line)
-        ) d
-        WHERE s.line = d.line AND d.line <> d.first_line
-        RETURNING s.line, d.external_id, d.first_line, s.chunk_hash, d.first_chunk
-    """).all()
+    duplicates = []
+    if run(f"""SELECT EXISTS (SELECT FROM {_STAGE} WHERE external_id IS NOT NULL
+                              GROUP BY external_id HAVING count(*) > 1)""").scalar_one():
+        duplicates = run(f"""
+            DELETE FROM {_STAGE} s USING (
+                SELECT line, external_id, min(line) OVER w AS first_line, first_value(chunk_hash) OVER w AS first_chunk
+                FROM {_STAGE} WHERE external_id IS NOT NULL
+                WINDOW w AS (PARTITION BY external_id ORDER BY line)
+            ) d
+            WHERE s.line = d.line AND d.line <> d.first_line
+            RETURNING s.line, d.external_id, d.first_line, s.chunk_hash, d.first_chunk
+        """).all()
     for line, external_id, first_line, *_ in sorted(duplicates):
         summary.rows_skipped += 1
         if len(summary.errors) < MAX_REPORTED:
             summary.errors.append(RowProblem(line, f"external_id {external_id!r} already on line {first_line}"))
-    run(f"ANALYZE {_STAGE}")
 
     # Buildings: the first row of an address gives its spelling and point; each
     # is placed in its ward and precinct as it is written (one spatial join on
     # a GiST-indexed table of the file's addresses), so nothing is written twice.
     run(f"""
         CREATE TEMP TABLE {_PLACES} ON COMMIT DROP AS
-        SELECT DISTINCT ON (address_key) address_key, line1, city, state, zip,
-               ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS location, street, house_number, block, side
-        FROM {_STAGE} ORDER BY address_key, line
+        SELECT s.address_key, s.line1, s.city, s.state, s.zip,
+               ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS location, s.street, s.house_number, s.block, s.side
+        FROM {_STAGE} s JOIN (SELECT min(line) AS line FROM {_STAGE} GROUP BY address_key) f USING (line)
     """)
     run(f"CREATE INDEX ON {_PLACES} USING gist (location)")
     # Row counts for the planner (no geometry statistics: identical points make them slow).
@@ -581,6 +598,9 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         WHERE h.unit IN (SELECT DISTINCT unit FROM {_STAGE})
     """)
     run(f"ANALYZE {_HOUSEHOLDS}")
+    # The rows meet their households by a hash join: the planner, short of statistics on the join's
+    # selectivity, picks a merge join that sorts the whole staging table (on disk, for a million rows).
+    run("SET LOCAL enable_mergejoin = off")
     people_src = f"""
         SELECT s.line, s.external_id, h.household_id, s.first_name, s.last_name, s.name_key, s.phone, s.email,
                s.language
@@ -650,6 +670,7 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         )
         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
     """).one()
+    run("SET LOCAL enable_mergejoin TO DEFAULT")
     summary.people_created = created + created_plain
     if own_partitions:
         attach_load_tables(session, organization_id, indexed_already=("buildings",))
