@@ -608,68 +608,82 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         JOIN {_HOUSEHOLDS} h ON h.address_key = s.address_key AND h.unit = s.unit
         WHERE s.has_person
     """
-    # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
-    # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
-    # New people are a plain INSERT and known ones an UPDATE of only the rows that
-    # differ: cheaper than ON CONFLICT (no speculative insertion per row, no lock
-    # on unchanged rows), and safe because only this import writes external_ids
-    # and it holds the organization's import lock (the unique index still guards).
-    created, updated = run(f"""
-        WITH src AS (
-            SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
-                   src.email, src.language, p.id AS person_id
-            FROM ({people_src}) src
-            LEFT JOIN {people} p ON p.organization_id = :org AND p.external_id = src.external_id
-            WHERE src.external_id IS NOT NULL
-        ), inserted AS (
-            INSERT INTO {people} (organization_id, household_id, external_id, first_name, last_name, name_key,
-                                phone, email, language, source)
-            SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
-            FROM src WHERE person_id IS NULL
-            RETURNING 1
-        ), updated AS (
-            UPDATE {people} p
-               SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
-                   name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
-                   language = coalesce(src.language, p.language),
-                   residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
-                   updated_at = now()
-              FROM src
-             WHERE p.organization_id = :org AND p.id = src.person_id
-               AND (p.household_id, p.first_name, p.last_name, p.phone, p.email, p.language)
-                   IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
-                                     coalesce(src.phone, p.phone), coalesce(src.email, p.email),
-                                     coalesce(src.language, p.language))
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
-    """).one()
-    # People without one: the same name in the same household is the same person.
-    created_plain, updated_plain = run(f"""
-        WITH src AS (
-            SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
-            WHERE external_id IS NULL ORDER BY household_id, name_key, line
-        ), updated AS (
-            UPDATE {people} p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
-                   language = coalesce(src.language, p.language), updated_at = now()
-              FROM src
-             WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
-               AND (p.phone, p.email, p.language)
-                   IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email),
-                                     coalesce(src.language, p.language))
-            RETURNING 1
-        ), inserted AS (
-            INSERT INTO {people} (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
-                                source)
-            SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {people} p
-                WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+    if own_partitions:
+        # The organization has no one yet: every person is new, written without lookups.
+        columns = "household_id, external_id, first_name, last_name, name_key, phone, email, language"
+        created = session.execute(text(f"""
+            INSERT INTO {people} (organization_id, {columns}, source)
+            SELECT :org, {columns}, 'import' FROM ({people_src}) src WHERE external_id IS NOT NULL
+            UNION ALL
+            SELECT :org, {columns}, 'import' FROM (
+                SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
+                WHERE external_id IS NULL ORDER BY household_id, name_key, line
+            ) plain
+        """), org).rowcount
+        updated = created_plain = updated_plain = 0
+    else:
+        # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
+        # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
+        # New people are a plain INSERT and known ones an UPDATE of only the rows that
+        # differ: cheaper than ON CONFLICT (no speculative insertion per row, no lock
+        # on unchanged rows), and safe because only this import writes external_ids
+        # and it holds the organization's import lock (the unique index still guards).
+        created, updated = run(f"""
+            WITH src AS (
+                SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
+                       src.email, src.language, p.id AS person_id
+                FROM ({people_src}) src
+                LEFT JOIN {people} p ON p.organization_id = :org AND p.external_id = src.external_id
+                WHERE src.external_id IS NOT NULL
+            ), inserted AS (
+                INSERT INTO {people} (organization_id, household_id, external_id, first_name, last_name, name_key,
+                                    phone, email, language, source)
+                SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
+                FROM src WHERE person_id IS NULL
+                RETURNING 1
+            ), updated AS (
+                UPDATE {people} p
+                   SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
+                       name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                       language = coalesce(src.language, p.language),
+                       residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
+                       updated_at = now()
+                  FROM src
+                 WHERE p.organization_id = :org AND p.id = src.person_id
+                   AND (p.household_id, p.first_name, p.last_name, p.phone, p.email, p.language)
+                       IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
+                                         coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                         coalesce(src.language, p.language))
+                RETURNING 1
             )
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
-    """).one()
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+        """).one()
+        # People without one: the same name in the same household is the same person.
+        created_plain, updated_plain = run(f"""
+            WITH src AS (
+                SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
+                WHERE external_id IS NULL ORDER BY household_id, name_key, line
+            ), updated AS (
+                UPDATE {people} p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                       language = coalesce(src.language, p.language), updated_at = now()
+                  FROM src
+                 WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+                   AND (p.phone, p.email, p.language)
+                       IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                         coalesce(src.language, p.language))
+                RETURNING 1
+            ), inserted AS (
+                INSERT INTO {people} (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
+                                    source)
+                SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM {people} p
+                    WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+                )
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+        """).one()
     run("SET LOCAL enable_mergejoin TO DEFAULT")
     summary.people_created = created + created_plain
     if own_partitions:
