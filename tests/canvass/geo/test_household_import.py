@@ -8,9 +8,9 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import func, select
 
+import canvass.geo.households as households_module
 from canvass.errors import ValidationFailed
 from canvass.geo.boundaries import import_boundaries
-import canvass.geo.households as households_module
 from canvass.geo.households import import_households
 from canvass.geo.models import Boundary, Building, Household
 from canvass.geo.synthetic import generate_households, write_households_csv
