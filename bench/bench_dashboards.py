@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         app = create_app(Settings(database_url=url, testing=True, log_level="WARNING"))
         with Session(engine) as session, session.begin():
-            token = issue_token(session, user=session.get(User, ids["organizer"]), ttl=timedelta(hours=1)).raw
+            token = issue_token(session, user=session.get(User, (ids["org"], ids["organizer"])), ttl=timedelta(hours=1)).raw
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         paths = {

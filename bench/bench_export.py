@@ -49,7 +49,8 @@ def _ours(url: str, organizer_id: int) -> dict:
     with app.app_context():
         engine = db.engine
     with Session(engine) as session, session.begin():
-        token = issue_token(session, user=session.get(User, organizer_id), ttl=timedelta(hours=1)).raw
+        organizer = session.scalars(select(User).where(User.id == organizer_id)).one()
+        token = issue_token(session, user=organizer, ttl=timedelta(hours=1)).raw
     client = app.test_client()
     start_rss = _rss_mb()
     started = time.perf_counter()

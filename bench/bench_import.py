@@ -130,8 +130,8 @@ def storage_floor(url: str, slug: str) -> dict:
             started = time.perf_counter()
             cursor.execute(f"CREATE TABLE floor_{table} AS SELECT * FROM {table} WHERE organization_id = %s", (org_id,))
             for n, definition in enumerate(index_definitions):
-                # "CREATE [UNIQUE] INDEX name ON public.table USING ..." -> the same index on the copy
-                cursor.execute(re.sub(r"INDEX \S+ ON public\.\S+ ", f"INDEX floor_{table}_{n} ON floor_{table} ",
+                # "CREATE [UNIQUE] INDEX name ON [ONLY] public.table USING ..." -> the same index on the copy
+                cursor.execute(re.sub(r"INDEX \S+ ON (ONLY )?public\.\S+ ", f"INDEX floor_{table}_{n} ON floor_{table} ",
                                       definition, count=1))
             connection.commit()
             seconds[table] = time.perf_counter() - started

@@ -111,11 +111,12 @@ def seed(url: str, *, buildings: int, slug: str = "bench-sync") -> dict:
         assignment = assign_turf(session, organization_id=org.id, turf_id=turf_id, canvasser_id=canvasser.id,
                                  campaign_id=campaign.id, actor_id=None, default_lease_hours=72)
         # The lease started a week ago: the week's contacts fall inside it.
-        session.execute(text("UPDATE assignments SET leased_at = now() - interval '8 days' WHERE id = :id"),
-                        {"id": assignment.id})
+        session.execute(text("UPDATE assignments SET leased_at = now() - interval '8 days' "
+                             "WHERE organization_id = :org AND id = :id"), {"org": org.id, "id": assignment.id})
         doors = session.execute(text("""
             SELECT h.id, p.id, ST_X(b.location), ST_Y(b.location) FROM households h
-            JOIN buildings b ON b.id = h.building_id JOIN people p ON p.household_id = h.id
+            JOIN buildings b ON b.organization_id = h.organization_id AND b.id = h.building_id
+            JOIN people p ON p.organization_id = h.organization_id AND p.household_id = h.id
             WHERE h.organization_id = :org ORDER BY h.id
         """), params).all()
         questions = {q.kind: q.id for q in campaign.questions}

@@ -35,4 +35,10 @@ def include_object(obj, name, type_, reflected, compare_to):
     """What autogenerate compares: our tables, not PostGIS's own."""
     if type_ == "table" and (name == "spatial_ref_sys" or getattr(obj, "schema", None) in {"tiger", "topology"}):
         return False
+    # Partitions (people__shared, people__org_12) and the foreign keys PostgreSQL adds for each partition
+    # of a referenced table: the partitioned table and its keys are the model.
+    if type_ == "table" and reflected and "__" in name:
+        return False
+    if type_ == "foreign_key_constraint" and reflected and "__" in obj.referred_table.name:
+        return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

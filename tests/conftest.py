@@ -177,6 +177,10 @@ def committing_app(settings, migrated_database):
             )
         ).scalar_one()
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # Organizations' own partitions (a first big household import) go too: ids start again at 1.
+        for (partition,) in connection.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '%\\_\\_org\\_%'")):
+            connection.execute(text(f'DROP TABLE "{partition}"'))
     engine.dispose()
 
 

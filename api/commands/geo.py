@@ -105,7 +105,8 @@ def import_households_command(org_slug, file):
     finally:
         progress.close()
     click.echo(
-        f"imported {summary.rows_imported} of {summary.rows_read} row(s), skipped {summary.rows_skipped}; "
+        f"imported {summary.rows_imported} of {summary.rows_read} row(s), skipped {summary.rows_skipped}"
+        f"{f', {summary.rows_unchanged} unchanged since an earlier import' if summary.rows_unchanged else ''}; "
         f"buildings {summary.buildings_created} new, {summary.buildings_updated} updated; "
         f"households {summary.households_created} new of {summary.households_in_file}; "
         f"people {summary.people_created} new, {summary.people_updated} updated; "

@@ -17,9 +17,12 @@ anything is written.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import gt, itemgetter
 from typing import BinaryIO
+from zlib import crc32
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from canvass.errors import ValidationFailed
 from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
 from canvass.geo.boundaries import placement_sql
+from canvass.geo.partitions import PARTITIONED_TABLES, attach_load_tables, create_load_tables, has_no_rows_or_partitions
 from canvass.normalize import clean_email, clean_language_tag, clean_phone, name_key
 
 __all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
@@ -54,22 +58,34 @@ MAX_LENGTH = {
     "external_id": 100, "first_name": 100, "last_name": 100,
 }
 MAX_REPORTED = 100
-PROGRESS_EVERY_ROWS = 10_000
 _ADDRESS_CACHE_LIMIT = 50_000  # distinct addresses remembered (rows of a building are usually adjacent)
 _STAGE = "household_import_stage"
 _KEYS = "household_import_buildings"
 _PLACES = "household_import_addresses"
 _HOUSEHOLDS = "household_import_households"
+# Part of every row's hash: change it when a record's meaning changes (normalization, columns), so
+# that the next import reads every row again instead of skipping rows read under the old rules.
+ROW_FORMAT = b"canvass household row 1"
+# A re-import skips what an earlier import applied, by chunks of rows cut where the content says (a row
+# whose hash is 0 modulo _CHUNK_AVERAGE_ROWS ends a chunk, as in rsync), so a row added or removed
+# changes only the chunk around it. About one stored key per 64 rows: cheap to write on a first import.
+_CHUNK_AVERAGE_ROWS = 64
+_CHUNK_MAX_ROWS = 1_024
+# Rows read (and looked up, by their chunks) per COPY; progress is reported after each batch.
+_BATCH_ROWS = 10_000
+# A first import of at least this many rows into an organization with no places nor people loads its
+# own partitions (canvass/geo/partitions.py); below it, the shared ones are as quick.
+OWN_PARTITION_MIN_ROWS = 20_000
 
 _STAGE_COLUMNS = (
     "line", "address_key", "line1", "city", "state", "zip", "lon", "lat", "street", "house_number", "block",
     "side", "unit", "external_id", "first_name", "last_name", "name_key", "phone", "email", "has_person",
-    "language",
+    "language", "chunk_hash",
 )
 # Their types, for binary COPY (psycopg packs each row in C: ~3x faster than CSV text).
 _STAGE_TYPES = (
     "int4", "text", "text", "text", "text", "text", "float8", "float8", "text", "int4", "int4",
-    "text", "text", "text", "text", "text", "text", "text", "text", "bool", "text",
+    "text", "text", "text", "text", "text", "text", "text", "text", "bool", "text", "int8",
 )
 
 
@@ -82,7 +98,8 @@ class RowProblem:
 @dataclass
 class HouseholdImportSummary:
     rows_read: int = 0
-    rows_imported: int = 0
+    rows_imported: int = 0  # read and applied (rows_read = imported + unchanged + skipped)
+    rows_unchanged: int = 0  # the same as a row an earlier import of the organization applied: not read again
     rows_skipped: int = 0
     errors: list[RowProblem] = field(default_factory=list)  # the first MAX_REPORTED skipped rows
     warnings: list[RowProblem] = field(default_factory=list)  # imported, but a value was dropped
@@ -263,7 +280,7 @@ def import_households(
             state text NOT NULL, zip text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL, street text,
             house_number int, block int, side text, unit text NOT NULL, external_id text, first_name text NOT NULL,
             last_name text NOT NULL, name_key text NOT NULL, phone text, email text, has_person bool NOT NULL,
-            language text
+            language text, chunk_hash int8 NOT NULL
         ) ON COMMIT DROP
     """))
 
@@ -279,112 +296,183 @@ def import_households(
     i_ext, i_first, i_last = optional["external_id"], optional["first_name"], optional["last_name"]
     i_phone, i_email, i_language = optional["phone"], optional["email"], optional["language"]
     length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
+    checked_fields = lambda record: tuple(record[i] for i, _, _ in length_checks)  # noqa: E731
+    if len(length_checks) > 1:
+        checked_fields = itemgetter(*(i for i, _, _ in length_checks))
+    length_limits = [limit for _, _, limit in length_checks]
 
     raw_connection = session.connection().connection.driver_connection
-    previous_end = records.line_num
+    chunk_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
+    # Chunks an earlier import applied are skipped unread (a re-import of last month's file costs the
+    # reading, not the normalizing and writing); a first import has nothing to look up.
+    remembered = session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM household_import_chunks WHERE organization_id = :org)"),
+        {"org": organization_id}).scalar_one()
+
+    def numbered_records() -> Iterator[tuple[int, int, list[str]]]:
+        """(first line, last line, fields) of each non-blank record; one that is not CSV is reported."""
+        previous_end = records.line_num
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                summary.rows_read += 1
+                summary.rows_skipped += 1
+                problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
+                previous_end = records.line_num
+                continue
+            start, previous_end = previous_end + 1, records.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line
+            summary.rows_read += 1
+            yield start, previous_end, record
+
+    def batches() -> Iterator[list[tuple[int, list[tuple[int, int, list[str]]]]]]:
+        """Lists of (chunk hash, rows) of about _BATCH_ROWS rows. A row's CRC-32 says where a chunk ends;
+        the chunk's 64-bit hash (BLAKE2b of its rows under the header) is what is remembered."""
+        batch: list[tuple[int, list[tuple[int, int, list[str]]]]] = []
+        rows: list[tuple[int, int, list[str]]] = []
+        encoded: list[bytes] = []
+        in_batch = 0
+
+        def chunk_hash() -> int:
+            digest = chunk_hasher.copy()
+            digest.update(b"\x1e".join(encoded))
+            return int.from_bytes(digest.digest(), "big", signed=True)
+
+        for numbered in numbered_records():
+            row = "\x1f".join(numbered[2]).encode("utf-8", "surrogatepass")
+            rows.append(numbered)
+            encoded.append(row)
+            if crc32(row) % _CHUNK_AVERAGE_ROWS == 0 or len(rows) >= _CHUNK_MAX_ROWS:
+                batch.append((chunk_hash(), rows))
+                in_batch += len(rows)
+                rows, encoded = [], []
+                if in_batch >= _BATCH_ROWS:
+                    yield batch
+                    batch, in_batch = [], 0
+        if rows:
+            batch.append((chunk_hash(), rows))
+        if batch:
+            yield batch
+
+    def staged_row(start: int, end: int, record: list[str], chunk_hash: int) -> tuple | None:
+        """The row as the staging table holds it, or None (reported) when it cannot be imported."""
+        try:
+            if reader.bad_lines:
+                bad = next((reader.bad_lines[n] for n in range(start, end + 1) if n in reader.bad_lines), None)
+                if bad:
+                    raise _RowError(bad)
+            if len(record) != width:
+                raise _RowError(f"expected {width} fields, found {len(record)}")
+            if any(map(gt, map(len, checked_fields(record)), length_limits)):  # all in C; rarely true
+                for index, column, limit in length_checks:
+                    if len(record[index]) > limit:
+                        raise _RowError(f"{column} is longer than {limit} characters")
+            address = record[i_address].strip()
+            if not address:
+                raise _RowError("missing address")
+            lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
+            lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
+            if lat == 0 and lon == 0:
+                raise _RowError("latitude and longitude are both 0 (not geocoded)")
+            base, inline_unit, display, street, number, block, side = normalizer.address(address)
+            if not base:
+                raise _RowError("missing address")
+        except _RowError as error:
+            summary.rows_skipped += 1
+            problem(summary.errors, start, str(error))
+            return None
+        unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
+        unit = unit or inline_unit
+        city = record[i_city].strip() if i_city is not None else ""
+        state = record[i_state].strip() if i_state is not None else ""
+        zip_code = record[i_zip].strip() if i_zip is not None else ""
+        first = record[i_first].strip() if i_first is not None else ""
+        last = record[i_last].strip() if i_last is not None else ""
+        has_person = bool(first or last)
+        external_id = phone = email = language = None
+        key = ""
+        if has_person:
+            key = name_key(first, last)
+            if i_ext is not None:
+                external_id = record[i_ext].strip() or None
+            if i_phone is not None and record[i_phone]:
+                try:
+                    phone = clean_phone(record[i_phone])
+                except ValueError as error:
+                    warn(start, f"{error}; phone not imported")
+            if i_email is not None and record[i_email]:
+                try:
+                    email = clean_email(record[i_email])
+                except ValueError as error:
+                    warn(start, f"{error}; email not imported")
+            if i_language is not None and record[i_language].strip():
+                try:
+                    language = languages.get(record[i_language])
+                    if language is None:
+                        language = languages[record[i_language]] = clean_language_tag(record[i_language])
+                except ValueError as error:
+                    warn(start, f"{error}; language not imported")
+        if street is None:
+            summary.unparsed_addresses += 1
+        return (
+            start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
+            street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
+            language, chunk_hash,
+        )
+
+    def warn(line: int, reason: str) -> None:
+        summary.warning_count += 1
+        problem(summary.warnings, line, reason)
+
+    unremembered: set[int] = set()  # chunks with a row that was not imported: read again next time
     # Rows go to COPY in binary, packed by psycopg's C code; psycopg buffers
     # the writes, so memory stays flat and the writes stay large.
     with raw_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
-            copy.set_types(_STAGE_TYPES)
-            while True:
-                try:
-                    record = next(records)
-                except StopIteration:
-                    break
-                except csv.Error as error:
-                    summary.rows_read += 1
-                    summary.rows_skipped += 1
-                    problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
-                    previous_end = records.line_num
-                    continue
-                start, previous_end = previous_end + 1, records.line_num
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue  # a blank line
-                summary.rows_read += 1
-                if summary.rows_read % PROGRESS_EVERY_ROWS == 0 and on_progress:
-                    on_progress(reader.bytes_read)
-                try:
-                    if reader.bad_lines:
-                        bad = next((reader.bad_lines[n] for n in range(start, previous_end + 1) if n in reader.bad_lines), None)
-                        if bad:
-                            raise _RowError(bad)
-                    if len(record) != width:
-                        raise _RowError(f"expected {width} fields, found {len(record)}")
-                    for index, column, limit in length_checks:
-                        if len(record[index]) > limit:
-                            raise _RowError(f"{column} is longer than {limit} characters")
-                    address = record[i_address].strip()
-                    if not address:
-                        raise _RowError("missing address")
-                    lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
-                    lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
-                    if lat == 0 and lon == 0:
-                        raise _RowError("latitude and longitude are both 0 (not geocoded)")
-                    base, inline_unit, display, street, number, block, side = normalizer.address(address)
-                    if not base:
-                        raise _RowError("missing address")
-                    unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
-                    unit = unit or inline_unit
-                    city = record[i_city].strip() if i_city is not None else ""
-                    state = record[i_state].strip() if i_state is not None else ""
-                    zip_code = record[i_zip].strip() if i_zip is not None else ""
-                    first = record[i_first].strip() if i_first is not None else ""
-                    last = record[i_last].strip() if i_last is not None else ""
-                    has_person = bool(first or last)
-                    external_id = phone = email = language = None
-                    key = ""
-                    if has_person:
-                        key = name_key(first, last)
-                        if i_ext is not None:
-                            external_id = record[i_ext].strip() or None
-                        if i_phone is not None and record[i_phone]:
-                            try:
-                                phone = clean_phone(record[i_phone])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; phone not imported")
-                        if i_email is not None and record[i_email]:
-                            try:
-                                email = clean_email(record[i_email])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; email not imported")
-                        if i_language is not None and record[i_language].strip():
-                            try:
-                                language = languages.get(record[i_language])
-                                if language is None:
-                                    language = languages[record[i_language]] = clean_language_tag(record[i_language])
-                            except ValueError as error:
-                                summary.warning_count += 1
-                                problem(summary.warnings, start, f"{error}; language not imported")
-                except _RowError as error:
-                    summary.rows_skipped += 1
-                    problem(summary.errors, start, str(error))
-                    continue
-                if street is None:
-                    summary.unparsed_addresses += 1
-                copy.write_row((
-                    start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
-                    street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
-                    language,
-                ))
-    staged = summary.rows_read - summary.rows_skipped
+        for batch in batches():
+            known: set[int] = set()
+            if remembered:
+                cursor.execute(
+                    "SELECT chunk_hash FROM household_import_chunks WHERE organization_id = %s AND chunk_hash = ANY(%s)",
+                    (organization_id, [chunk_hash for chunk_hash, _ in batch]))
+                known = {chunk_hash for (chunk_hash,) in cursor.fetchall()}
+            with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(_STAGE_TYPES)
+                for chunk_hash, rows in batch:
+                    if chunk_hash in known:
+                        summary.rows_unchanged += len(rows)
+                        continue
+                    for start, end, record in rows:
+                        if (staged := staged_row(start, end, record, chunk_hash)) is None:
+                            unremembered.add(chunk_hash)
+                        else:
+                            copy.write_row(staged)
+            if on_progress:
+                on_progress(reader.bytes_read)
+    staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     if summary.rows_read == 0:
         raise ValidationFailed("the file has a header but no rows", code="no_rows")
-    if staged == 0:
+    if staged == 0 and summary.rows_unchanged == 0:
         first = summary.errors[0]
         raise ValidationFailed(
             f"none of the {summary.rows_read} row(s) could be imported; line {first.line}: {first.reason}",
             code="no_valid_rows",
             details={"errors": [{"line": p.line, "reason": p.reason} for p in summary.errors]},
         )
-    if on_progress:
-        on_progress(reader.bytes_read)
     if on_stage:
         on_stage("writing buildings, households and people")
-    _upsert(session, organization_id, summary)
-    summary.rows_imported = summary.rows_read - summary.rows_skipped
+    if staged:
+        unremembered |= _upsert(session, organization_id, summary)
+        # Remembered once applied, in this transaction.
+        session.execute(text(f"""
+            INSERT INTO household_import_chunks (organization_id, chunk_hash)
+            SELECT DISTINCT :org, chunk_hash FROM {_STAGE} WHERE chunk_hash <> ALL(:unremembered)
+            ON CONFLICT DO NOTHING
+        """), {"org": organization_id, "unremembered": sorted(unremembered)})
+    summary.rows_imported = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     summary.errors.sort(key=lambda p: p.line)
     del summary.errors[MAX_REPORTED:]
     for table in (_STAGE, _PLACES, _KEYS, _HOUSEHOLDS):
@@ -403,42 +491,58 @@ def _prefixed(alias: str, columns) -> str:
 
 
 def _changed_rows(source: str, table: str, key: str, columns) -> str:
-    """Rows of `source` that are new to `table` or differ from it: an unchanged re-import then writes
-    (and locks) nothing, where ON CONFLICT DO UPDATE alone locks every conflicting row."""
+    """Rows of `source` that are new to `table` (is_new) or differ from it: an unchanged re-import then
+    writes (and locks) nothing, where ON CONFLICT DO UPDATE alone locks every conflicting row."""
     return f"""
-        SELECT s.* FROM {source} s
+        SELECT s.*, t.id IS NULL AS is_new FROM {source} s
         LEFT JOIN {table} t ON t.organization_id = :org AND t.{key} = s.{key}
         WHERE t.id IS NULL OR ({_prefixed("t", columns)}) IS DISTINCT FROM ({_prefixed("s", columns)})
     """
 
 
-def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> None:
+def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> set[int]:
+    """Writes the staged rows; returns the chunks of rows it refused (read again next time)."""
     org = {"org": organization_id}
     run = lambda sql, **params: session.execute(text(sql), {**org, **params})  # noqa: E731
+    staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
+    own_partitions = staged >= OWN_PARTITION_MIN_ROWS and has_no_rows_or_partitions(session, organization_id)
+    # Where the rows go: the partitioned tables, or the organization's load tables (the buildings' keys
+    # are built at once: few rows, and their upsert needs its unique key).
+    target = (create_load_tables(session, organization_id, indexed_now=("buildings",)) if own_partitions
+              else {table: table for table in PARTITIONED_TABLES})
+    buildings, households, people = target["buildings"], target["households"], target["people"]
 
-    # The same external_id twice in one file: the first row wins, the others are reported.
-    duplicates = run(f"""
-        DELETE FROM {_STAGE} s USING (
-            SELECT line, external_id, min(line) OVER (PARTITION BY external_id) AS first_line
-            FROM {_STAGE} WHERE external_id IS NOT NULL
-        ) d
-        WHERE s.line = d.line AND d.line <> d.first_line
-        RETURNING s.line, d.external_id, d.first_line
-    """).all()
-    for line, external_id, first_line in sorted(duplicates):
+    # Statistics for the planner (a small sample: row counts and key spreads are what it needs).
+    run("SET LOCAL default_statistics_target = 10")
+    run(f"ANALYZE {_STAGE}")
+    run("SET LOCAL default_statistics_target TO DEFAULT")
+    # The same external_id twice in one file: the first row wins, the others are reported. Neither
+    # row's chunk is remembered: a re-import reads both again and refuses the same row again.
+    duplicates = []
+    if run(f"""SELECT EXISTS (SELECT FROM {_STAGE} WHERE external_id IS NOT NULL
+                              GROUP BY external_id HAVING count(*) > 1)""").scalar_one():
+        duplicates = run(f"""
+            DELETE FROM {_STAGE} s USING (
+                SELECT line, external_id, min(line) OVER w AS first_line, first_value(chunk_hash) OVER w AS first_chunk
+                FROM {_STAGE} WHERE external_id IS NOT NULL
+                WINDOW w AS (PARTITION BY external_id ORDER BY line)
+            ) d
+            WHERE s.line = d.line AND d.line <> d.first_line
+            RETURNING s.line, d.external_id, d.first_line, s.chunk_hash, d.first_chunk
+        """).all()
+    for line, external_id, first_line, *_ in sorted(duplicates):
         summary.rows_skipped += 1
         if len(summary.errors) < MAX_REPORTED:
             summary.errors.append(RowProblem(line, f"external_id {external_id!r} already on line {first_line}"))
-    run(f"ANALYZE {_STAGE}")
 
     # Buildings: the first row of an address gives its spelling and point; each
     # is placed in its ward and precinct as it is written (one spatial join on
     # a GiST-indexed table of the file's addresses), so nothing is written twice.
     run(f"""
         CREATE TEMP TABLE {_PLACES} ON COMMIT DROP AS
-        SELECT DISTINCT ON (address_key) address_key, line1, city, state, zip,
-               ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS location, street, house_number, block, side
-        FROM {_STAGE} ORDER BY address_key, line
+        SELECT s.address_key, s.line1, s.city, s.state, s.zip,
+               ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS location, s.street, s.house_number, s.block, s.side
+        FROM {_STAGE} s JOIN (SELECT min(line) AS line FROM {_STAGE} GROUP BY address_key) f USING (line)
     """)
     run(f"CREATE INDEX ON {_PLACES} USING gist (location)")
     # Row counts for the planner (no geometry statistics: identical points make them slow).
@@ -451,20 +555,21 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
                    a.side, p.ward_id, p.precinct_id, p.ward_id IS NULL AS outside_boundaries
             FROM {_PLACES} a JOIN placed p USING (address_key)
         ), changed AS (
-            {_changed_rows("incoming", "buildings", "address_key", _BUILDING_FIELDS)}
+            {_changed_rows("incoming", buildings, "address_key", _BUILDING_FIELDS)}
         ), upserted AS (
-            INSERT INTO buildings (organization_id, address_key, {fields})
+            INSERT INTO {buildings} AS b (organization_id, address_key, {fields})
             SELECT :org, address_key, {fields} FROM changed
             ON CONFLICT (organization_id, address_key) DO UPDATE
                SET {", ".join(f"{c} = excluded.{c}" for c in _BUILDING_FIELDS)}, updated_at = now()
-             WHERE ({_prefixed("buildings", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
-            RETURNING (xmax = 0) AS inserted
+             WHERE ({_prefixed("b", _BUILDING_FIELDS)}) IS DISTINCT FROM ({_prefixed("excluded", _BUILDING_FIELDS)})
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+        -- Counted from what was found (the import lock keeps it true), not from RETURNING xmax:
+        -- a partitioned table has no system columns to return.
+        SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed
     """).one()
     run(f"""
         CREATE TEMP TABLE {_KEYS} ON COMMIT DROP AS
-        SELECT b.address_key, b.id AS building_id FROM buildings b
+        SELECT b.address_key, b.id AS building_id FROM {buildings} b
         WHERE b.organization_id = :org AND b.address_key IN (SELECT address_key FROM {_PLACES})
     """)
     run(f"ALTER TABLE {_KEYS} ADD PRIMARY KEY (address_key)")
@@ -474,9 +579,9 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         WITH src AS (
             SELECT DISTINCT k.building_id, s.unit FROM {_STAGE} s JOIN {_KEYS} k USING (address_key)
         ), inserted AS (
-            INSERT INTO households (organization_id, building_id, unit)
+            INSERT INTO {households} (organization_id, building_id, unit)
             SELECT :org, building_id, unit FROM src
-            WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.organization_id = :org
+            WHERE NOT EXISTS (SELECT 1 FROM {households} h WHERE h.organization_id = :org
                               AND h.building_id = src.building_id AND h.unit = src.unit)
             RETURNING 1
         )
@@ -489,10 +594,13 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         CREATE TEMP TABLE {_HOUSEHOLDS} ON COMMIT DROP AS
         SELECT k.address_key, h.unit, h.id AS household_id
         FROM {_KEYS} k
-        JOIN households h ON h.organization_id = :org AND h.building_id = k.building_id
+        JOIN {households} h ON h.organization_id = :org AND h.building_id = k.building_id
         WHERE h.unit IN (SELECT DISTINCT unit FROM {_STAGE})
     """)
     run(f"ANALYZE {_HOUSEHOLDS}")
+    # The rows meet their households by a hash join: the planner, short of statistics on the join's
+    # selectivity, picks a merge join that sorts the whole staging table (on disk, for a million rows).
+    run("SET LOCAL enable_mergejoin = off")
     people_src = f"""
         SELECT s.line, s.external_id, h.household_id, s.first_name, s.last_name, s.name_key, s.phone, s.email,
                s.language
@@ -500,72 +608,90 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
         JOIN {_HOUSEHOLDS} h ON h.address_key = s.address_key AND h.unit = s.unit
         WHERE s.has_person
     """
-    # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
-    # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
-    # New people are a plain INSERT and known ones an UPDATE of only the rows that
-    # differ: cheaper than ON CONFLICT (no speculative insertion per row, no lock
-    # on unchanged rows), and safe because only this import writes external_ids
-    # and it holds the organization's import lock (the unique index still guards).
-    created, updated = run(f"""
-        WITH src AS (
-            SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
-                   src.email, src.language, p.id AS person_id
-            FROM ({people_src}) src
-            LEFT JOIN people p ON p.organization_id = :org AND p.external_id = src.external_id
-            WHERE src.external_id IS NOT NULL
-        ), inserted AS (
-            INSERT INTO people (organization_id, household_id, external_id, first_name, last_name, name_key,
-                                phone, email, language, source)
-            SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
-            FROM src WHERE person_id IS NULL
-            RETURNING 1
-        ), updated AS (
-            UPDATE people p
-               SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
-                   name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
-                   language = coalesce(src.language, p.language),
-                   residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
-                   updated_at = now()
-              FROM src
-             WHERE p.organization_id = :org AND p.id = src.person_id
-               AND (p.household_id, p.first_name, p.last_name, p.phone, p.email, p.language)
-                   IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
-                                     coalesce(src.phone, p.phone), coalesce(src.email, p.email),
-                                     coalesce(src.language, p.language))
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
-    """).one()
-    # People without one: the same name in the same household is the same person.
-    created_plain, updated_plain = run(f"""
-        WITH src AS (
-            SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
-            WHERE external_id IS NULL ORDER BY household_id, name_key, line
-        ), updated AS (
-            UPDATE people p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
-                   language = coalesce(src.language, p.language), updated_at = now()
-              FROM src
-             WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
-               AND (p.phone, p.email, p.language)
-                   IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email),
-                                     coalesce(src.language, p.language))
-            RETURNING 1
-        ), inserted AS (
-            INSERT INTO people (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
-                                source)
-            SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
-            WHERE NOT EXISTS (
-                SELECT 1 FROM people p
-                WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+    if own_partitions:
+        # The organization has no one yet: every person is new, written without lookups.
+        columns = "household_id, external_id, first_name, last_name, name_key, phone, email, language"
+        created = session.execute(text(f"""
+            INSERT INTO {people} (organization_id, {columns}, source)
+            SELECT :org, {columns}, 'import' FROM ({people_src}) src WHERE external_id IS NOT NULL
+            UNION ALL
+            SELECT :org, {columns}, 'import' FROM (
+                SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
+                WHERE external_id IS NULL ORDER BY household_id, name_key, line
+            ) plain
+        """), org).rowcount
+        updated = created_plain = updated_plain = 0
+    else:
+        # People with an external_id: re-import updates them (moved, renamed, new phone), never duplicates.
+        # A blank phone or e-mail in the file keeps what is known (e.g. learned at the door).
+        # New people are a plain INSERT and known ones an UPDATE of only the rows that
+        # differ: cheaper than ON CONFLICT (no speculative insertion per row, no lock
+        # on unchanged rows), and safe because only this import writes external_ids
+        # and it holds the organization's import lock (the unique index still guards).
+        created, updated = run(f"""
+            WITH src AS (
+                SELECT src.household_id, src.external_id, src.first_name, src.last_name, src.name_key, src.phone,
+                       src.email, src.language, p.id AS person_id
+                FROM ({people_src}) src
+                LEFT JOIN {people} p ON p.organization_id = :org AND p.external_id = src.external_id
+                WHERE src.external_id IS NOT NULL
+            ), inserted AS (
+                INSERT INTO {people} (organization_id, household_id, external_id, first_name, last_name, name_key,
+                                    phone, email, language, source)
+                SELECT :org, household_id, external_id, first_name, last_name, name_key, phone, email, language, 'import'
+                FROM src WHERE person_id IS NULL
+                RETURNING 1
+            ), updated AS (
+                UPDATE {people} p
+                   SET household_id = src.household_id, first_name = src.first_name, last_name = src.last_name,
+                       name_key = src.name_key, phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                       language = coalesce(src.language, p.language),
+                       residence_current = p.residence_current OR p.household_id IS DISTINCT FROM src.household_id,
+                       updated_at = now()
+                  FROM src
+                 WHERE p.organization_id = :org AND p.id = src.person_id
+                   AND (p.household_id, p.first_name, p.last_name, p.phone, p.email, p.language)
+                       IS DISTINCT FROM (src.household_id, src.first_name, src.last_name,
+                                         coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                         coalesce(src.language, p.language))
+                RETURNING 1
             )
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
-    """).one()
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+        """).one()
+        # People without one: the same name in the same household is the same person.
+        created_plain, updated_plain = run(f"""
+            WITH src AS (
+                SELECT DISTINCT ON (household_id, name_key) * FROM ({people_src}) p
+                WHERE external_id IS NULL ORDER BY household_id, name_key, line
+            ), updated AS (
+                UPDATE {people} p SET phone = coalesce(src.phone, p.phone), email = coalesce(src.email, p.email),
+                       language = coalesce(src.language, p.language), updated_at = now()
+                  FROM src
+                 WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+                   AND (p.phone, p.email, p.language)
+                       IS DISTINCT FROM (coalesce(src.phone, p.phone), coalesce(src.email, p.email),
+                                         coalesce(src.language, p.language))
+                RETURNING 1
+            ), inserted AS (
+                INSERT INTO {people} (organization_id, household_id, first_name, last_name, name_key, phone, email, language,
+                                    source)
+                SELECT :org, household_id, first_name, last_name, name_key, phone, email, language, 'import' FROM src
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM {people} p
+                    WHERE p.organization_id = :org AND p.household_id = src.household_id AND p.name_key = src.name_key
+                )
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+        """).one()
+    run("SET LOCAL enable_mergejoin TO DEFAULT")
     summary.people_created = created + created_plain
+    if own_partitions:
+        attach_load_tables(session, organization_id, indexed_already=("buildings",))
     summary.people_updated = updated + updated_plain
     summary.outside_boundaries = run(f"""
         SELECT count(*) FROM buildings b JOIN {_KEYS} k ON k.building_id = b.id
         WHERE b.organization_id = :org AND b.outside_boundaries
     """).scalar_one()
     session.flush()
+    return {chunk_hash for *_, chunk_hash, first_chunk in duplicates} | {first_chunk for *_, first_chunk in duplicates}

@@ -108,3 +108,17 @@ class Household(Base):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class HouseholdImportChunk(Base):
+    """A chunk of rows of a household file the organization imported and applied (the hash of the rows
+    under their header; chunks are cut by content, ~64 rows): a re-import skips the chunks it has
+    already applied, so only what changed in the file is read again.
+
+    A cache, never the truth: a chunk missing here is simply processed again (same result)."""
+
+    __tablename__ = "household_import_chunks"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    chunk_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

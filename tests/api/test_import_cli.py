@@ -45,6 +45,12 @@ def test_a_lead_stands_up_a_ward_from_the_command_line(app, db_session, org, tmp
     assert "imported 120 of 121 row(s), skipped 1" in result.output
     assert "line 122: latitude 'north' is not a number (skipped)" in result.output
     assert "households 120 new of 120" in result.output
+    # Imported again: what an earlier import applied is not read again; the bad row is, and is reported.
+    result = run(app, "import", "households", "--org", org.slug, csv_file)
+    assert result.exit_code == 0, result.output
+    unchanged = int(result.output.split(" unchanged since an earlier import")[0].rsplit(", ", 1)[1])
+    assert 0 < unchanged < 121 and "line 122: latitude 'north' is not a number (skipped)" in result.output
+    assert "households 0 new" in result.output and "people 0 new, 0 updated" in result.output
 
     result = run(app, "turfs", "cut", "--org", org.slug, "--ward", "47", "--doors", 40)
     assert result.exit_code == 0, result.output

@@ -466,6 +466,11 @@ def test_a_household_csv_uploaded_from_the_browser_is_imported_with_bad_rows_lis
     again = _upload(client, "/console/households", HOUSEHOLDS.encode(), token=token).get_data(as_text=True)
     assert "Households: 0 new" in again
     assert _count(db_session, Household, organization_id=ward.org.id) == before + 2
+    # Once the file is clean and imported, uploading it again reads nothing again.
+    clean = "".join(HOUSEHOLDS.splitlines(keepends=True)[:3]).encode()
+    _upload(client, "/console/households", clean, token=token)
+    repeated = _upload(client, "/console/households", clean, token=token).get_data(as_text=True)
+    assert "2 rows are unchanged since an earlier import and were not read again." in repeated
 
 
 def test_a_household_csv_without_coordinates_imports_nothing(client, db_session):

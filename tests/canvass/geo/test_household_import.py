@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import func, select
 
+import canvass.geo.households as households_module
 from canvass.errors import ValidationFailed
 from canvass.geo.boundaries import import_boundaries
 from canvass.geo.households import import_households
@@ -18,6 +19,15 @@ from tests.data import CHICAGO
 from tests.factories import make_org, tenant_row
 
 HEADER = "external_id,address,unit,city,state,zip,latitude,longitude,first_name,last_name,phone,email\n"
+
+
+@pytest.fixture(autouse=True, params=["shared partitions", "own partitions"])
+def first_import_path(request, monkeypatch):
+    """Every test twice: a first import into the shared partitions, and into the organization's own
+    (which production takes from OWN_PARTITION_MIN_ROWS rows): the results must be the same."""
+    if request.param == "own partitions":
+        monkeypatch.setattr(households_module, "OWN_PARTITION_MIN_ROWS", 1)
+    return request.param
 
 
 def run(session, org, content, **kwargs):
@@ -89,8 +99,108 @@ def test_reimporting_the_same_file_changes_nothing(db_session):
     assert first.people_created == 31
     assert (again.buildings_created, again.buildings_updated, again.households_created,
             again.people_created, again.people_updated) == (0, 0, 0, 0, 0)
+    # Every row is one an earlier import applied: none is read again.
+    assert (again.rows_read, again.rows_unchanged, again.rows_imported, again.rows_skipped) == (31, 31, 0, 0)
     assert totals(db_session, org) == before
     assert last_updates(db_session, org) == stamps
+
+
+ROWS = [f"r{i},{200 + 2 * i} N Elm St,,Chicago,IL,60610,41.9{i:02d},-87.63,First{i},Last{i},773-555-01{i:02d},\n"
+        for i in range(10)]
+
+
+@pytest.fixture
+def row_chunks(monkeypatch):
+    """Every row its own chunk (exact counts), three rows a batch (lookups and COPYs span several)."""
+    monkeypatch.setattr(households_module, "_CHUNK_AVERAGE_ROWS", 1)
+    monkeypatch.setattr(households_module, "_BATCH_ROWS", 3)
+
+
+def test_a_reimport_reads_again_only_the_rows_that_changed(db_session, row_chunks):
+    org = make_org(db_session)
+    run(db_session, org, HEADER + "".join(ROWS))
+    changed = list(ROWS)
+    changed[4] = changed[4].replace("Last4", "Newname")
+    changed[8] = changed[8].replace("41.908", "41.918")
+    summary = run(db_session, org, HEADER + "".join(changed) + ",900 N Elm St,,Chicago,IL,60610,41.95,-87.63,New,Row,,\n")
+    assert (summary.rows_read, summary.rows_unchanged, summary.rows_imported) == (11, 8, 3)
+    assert (summary.people_created, summary.people_updated, summary.buildings_created, summary.buildings_updated) \
+        == (1, 1, 1, 1)
+    renamed = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                      Person.external_id == "r4")).scalar_one()
+    assert renamed.last_name == "Newname"
+    assert count(db_session, Person, org) == 11
+
+
+def test_an_unchanged_row_does_not_undo_what_was_learned_since(db_session):
+    org = make_org(db_session)
+    content = HEADER + "".join(ROWS[:3])
+    run(db_session, org, content)
+    person = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                     Person.external_id == "r1")).scalar_one()
+    person.phone = "13125550999"  # e.g. a newer number from a pledge card
+    db_session.flush()
+    summary = run(db_session, org, content)
+    db_session.refresh(person)
+    assert (summary.rows_unchanged, person.phone) == (3, "13125550999")
+    # The file's own change to that row still applies.
+    run(db_session, org, content.replace("773-555-0101", "773-555-0111"))
+    db_session.refresh(person)
+    assert person.phone == "17735550111"
+
+
+def test_rows_are_read_again_under_another_header_format_or_organization(db_session, monkeypatch):
+    org, other = make_org(db_session), make_org(db_session)
+    run(db_session, org, HEADER + "".join(ROWS[:4]))
+    # The same rows under a header that names the columns differently: read again, nothing changes.
+    renamed = HEADER.replace("external_id", "voter_id").replace("phone", "phone_number")
+    summary = run(db_session, org, renamed + "".join(ROWS[:4]))
+    assert (summary.rows_unchanged, summary.rows_imported, summary.people_updated) == (0, 4, 0)
+    # A new format of the import (its normalization changed) reads every row again.
+    monkeypatch.setattr(households_module, "ROW_FORMAT", b"canvass household row test")
+    assert run(db_session, org, HEADER + "".join(ROWS[:4])).rows_unchanged == 0
+    # Another organization's import of the same file knows nothing of these.
+    assert run(db_session, other, HEADER + "".join(ROWS[:4])).people_created == 4
+
+
+def test_a_bad_row_is_reported_again_on_every_import(db_session, row_chunks):
+    org = make_org(db_session)
+    content = HEADER + ROWS[0] + "bad,1 N Elm St,,Chicago,IL,60610,north,-87.63,Bad,Row,,\n"
+    for _ in range(2):
+        summary = run(db_session, org, content)
+        assert [p.line for p in summary.errors] == [3]
+    assert (summary.rows_unchanged, summary.rows_skipped, summary.rows_imported) == (1, 1, 0)
+
+
+def test_rows_refused_as_duplicates_are_reported_again_too(db_session, row_chunks):
+    org = make_org(db_session)
+    content = HEADER + ROWS[0] + ROWS[1].replace("r1,", "r0,")
+    for _ in range(2):
+        summary = run(db_session, org, content)
+        assert [p.line for p in summary.errors] == [3]
+
+
+def test_one_changed_row_in_a_big_file_reads_again_only_the_chunks_around_it(db_session, tmp_path):
+    org = make_org(db_session)
+    path = tmp_path / "ward.csv"
+    rows = write_households_csv(generate_households(box(-87.72, 41.94, -87.66, 41.98), count=1_500, seed=3), path)
+    lines = path.read_text().splitlines(keepends=True)
+    run(db_session, org, "".join(lines))
+    # One person's last name changed, one new row in the middle, one row gone near the end.
+    middle = len(lines) // 2
+    person_line = next(n for n in range(middle // 2, middle) if lines[n].split(",")[8])
+    fields = lines[person_line].split(",")
+    fields[9] = "Changed"
+    edited = lines[:person_line] + [",".join(fields)] + lines[person_line + 1:middle]
+    edited += [",1 N Elm St,,Chicago,IL,60610,41.95,-87.70,New,Person,,\n"] + lines[middle:-10] + lines[-9:]
+    summary = run(db_session, org, "".join(edited))
+    assert summary.rows_read == rows
+    assert summary.rows_unchanged >= rows - 3 * households_module._CHUNK_MAX_ROWS // 4
+    assert summary.rows_imported < rows / 4, summary
+    assert (summary.people_created, summary.people_updated) == (1, 1)
+    changed = db_session.execute(select(Person).where(Person.organization_id == org.id,
+                                                      Person.external_id == fields[0])).scalar_one()
+    assert changed.last_name == "Changed"
 
 
 def test_reimport_by_external_id_updates_the_person_and_keeps_what_the_file_leaves_blank(db_session):
@@ -250,7 +360,10 @@ def test_households_imported_before_the_wards_are_placed_when_the_wards_arrive(d
     assert ward.name == "32" and not building.outside_boundaries and building.precinct_id is not None
 
 
-def test_the_import_streams_rows_so_memory_does_not_grow_with_the_file(db_session, tmp_path):
+def test_the_import_streams_rows_so_memory_does_not_grow_with_the_file(db_session, tmp_path, monkeypatch):
+    # The rows of one batch are held (10,000 in production, ~10 MB); smaller here, so that both files
+    # span many batches and what is measured is growth with the file.
+    monkeypatch.setattr(households_module, "_BATCH_ROWS", 1_000)
     org = make_org(db_session)
     area = box(-87.72, 41.94, -87.66, 41.98)
     peaks, row_counts = [], []
