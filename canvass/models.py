@@ -1,5 +1,5 @@
 """Imports every model module, so the metadata (Alembic, mappers) sees all tables."""
-from canvass.audit.models import AuditEvent  # noqa: F401
+from canvass.audit.models import AuditEvent, SignInFailure  # noqa: F401
 from canvass.auth.models import ApiToken, User  # noqa: F401
 from canvass.campaigns.models import Campaign, Question  # noqa: F401
 from canvass.canvassing.records import Contact, Pledge  # noqa: F401

@@ -47,7 +47,8 @@ def test_models_and_migrations_do_not_drift(migrated_database):
 
 def test_every_tenant_table_carries_organization_id():
     # Reference tables shared by all tenants (a city's geography) are listed here on purpose.
-    shared = {"organizations"}
+    # sign_in_failures: failed sign-ins of e-mails no user has belong to no organization (operator data).
+    shared = {"organizations", "sign_in_failures"}
     missing = [
         table.name
         for table in Base.metadata.sorted_tables
@@ -221,13 +222,13 @@ def test_0011_widens_the_tenant_primary_keys_and_refuses_a_token_of_another_orga
                          VALUES (1, 10, 'x'), (NULL, NULL, 'auth.login_failed');
                 """))
             with pytest.raises(RuntimeError, match="1 api token"):
-                upgrade_database(url)
+                upgrade_database(url, "0011")
             with engine.connect() as connection:
                 assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
                 assert primary_key(connection, "users") == "PRIMARY KEY (id)"
             with engine.begin() as connection:
                 connection.execute(text("DELETE FROM api_tokens WHERE id = 101"))
-            upgrade_database(url)
+            upgrade_database(url, "0011")  # 0014 widens audit_events too
             with engine.connect() as connection:
                 for table in ("users", "api_tokens", "people", "contacts", "households"):
                     assert primary_key(connection, table) == "PRIMARY KEY (organization_id, id)", table
@@ -253,5 +254,84 @@ def test_0011_widens_the_tenant_primary_keys_and_refuses_a_token_of_another_orga
                     "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'fk_api_tokens_user_id_users'"
                 )).scalar_one() == "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE"
                 assert connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 2
+        finally:
+            engine.dispose()
+
+
+def test_0014_moves_sign_ins_of_no_organization_out_of_audit_events_and_widens_its_key(settings):
+    """Audit events without an organization (failed sign-ins of unknown e-mails) become sign_in_failures
+    rows, the others stay; audit_events.organization_id becomes NOT NULL and its key (organization_id, id).
+    An organization-less event of another kind makes the upgrade refuse and change nothing. Downgrading
+    moves the rows back as they were recorded and restores (id)."""
+    from canvass.migrate import downgrade_database, upgrade_database
+
+    def primary_key(connection):
+        return connection.execute(text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = CAST('audit_events' AS regclass) AND contype = 'p'")).scalar_one()
+
+    with scratch_database(settings, "canvass_mig0014") as url:
+        upgrade_database(url, "0013")
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("""
+                    INSERT INTO organizations (id, slug, name) VALUES (1, 'one', 'One');
+                    INSERT INTO users (id, organization_id, email, name, roles)
+                         VALUES (10, 1, 'a@example.org', 'A', '{admin}');
+                    INSERT INTO audit_events (id, organization_id, actor_user_id, action, target_type, target_id,
+                                              details, ip_address, created_at) VALUES
+                      (1, 1, NULL, 'auth.login_failed', 'user', '10',
+                       '{"email": "a@example.org", "reason": "bad_credentials"}', '10.0.0.1', '2026-01-01T10:00Z'),
+                      (2, NULL, NULL, 'auth.login_failed', 'user', NULL,
+                       '{"email": " Ghost@Example.ORG ", "reason": "bad_credentials"}', '10.0.0.2', '2026-01-02T10:00Z'),
+                      (3, 1, 10, 'user.created', 'user', '10', '{}', NULL, '2026-01-03T10:00Z'),
+                      (4, NULL, NULL, 'auth.login_failed', 'user', NULL, '{}', NULL, '2026-01-04T10:00Z'),
+                      (5, NULL, NULL, 'something.else', NULL, NULL, '{}', NULL, '2026-01-05T10:00Z');
+                    SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 5);
+                """))
+            with pytest.raises(RuntimeError, match="1 audit event"):
+                upgrade_database(url)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0013"
+                assert connection.execute(text("SELECT to_regclass('sign_in_failures')")).scalar() is None
+                assert connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 5
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM audit_events WHERE id = 5"))
+            upgrade_database(url, "0014")
+            with engine.connect() as connection:
+                assert primary_key(connection) == "PRIMARY KEY (organization_id, id)"
+                assert connection.execute(text("SELECT id FROM audit_events ORDER BY id")).scalars().all() == [1, 3]
+                assert [tuple(r) for r in connection.execute(text(
+                    "SELECT occurred_at::text, email, host(ip_address), reason FROM sign_in_failures ORDER BY id"))] == [
+                    ("2026-01-02 10:00:00+00", "ghost@example.org", "10.0.0.2", "bad_credentials"),
+                    ("2026-01-04 10:00:00+00", "", None, "bad_credentials"),
+                ]
+                assert connection.execute(text(
+                    "SELECT count(*) FROM pg_constraint WHERE conname = 'ck_audit_events_actor_has_organization'"
+                )).scalar_one() == 0
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text("INSERT INTO audit_events (organization_id, action) VALUES (NULL, 'x')"))
+            downgrade_database(url, "0013")
+            with engine.connect() as connection:
+                assert primary_key(connection) == "PRIMARY KEY (id)"
+                assert connection.execute(text("SELECT to_regclass('sign_in_failures')")).scalar() is None
+                assert [tuple(r) for r in connection.execute(text(
+                    "SELECT organization_id, action, target_type, target_id, details, host(ip_address), created_at::text"
+                    " FROM audit_events ORDER BY created_at"))] == [
+                    (1, "auth.login_failed", "user", "10", {"email": "a@example.org", "reason": "bad_credentials"},
+                     "10.0.0.1", "2026-01-01 10:00:00+00"),
+                    (None, "auth.login_failed", "user", None, {"email": "ghost@example.org", "reason": "bad_credentials"},
+                     "10.0.0.2", "2026-01-02 10:00:00+00"),
+                    (1, "user.created", "user", "10", {}, None, "2026-01-03 10:00:00+00"),
+                    (None, "auth.login_failed", "user", None, {"email": "", "reason": "bad_credentials"},
+                     None, "2026-01-04 10:00:00+00"),
+                ]
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text("INSERT INTO audit_events (organization_id, actor_user_id, action)"
+                                        " VALUES (NULL, 10, 'x')"))
+            upgrade_database(url)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM sign_in_failures")).scalar_one() == 2
         finally:
             engine.dispose()

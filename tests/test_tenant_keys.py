@@ -4,9 +4,9 @@ Every tenant table (one with an organization_id column) must have organization_i
 so each key can be enforced on one shard; and the hot paths (sync, walk list, rollups) must filter
 every statement on a tenant table by organization_id, so each routes to one shard.
 
-Every tenant table's primary key is (organization_id, id) too (migration 0011; the tenant foreign keys'
-target), except the tables in NARROW_PRIMARY_KEYS, each with its reason. The test holds that list exact,
-so a table that goes back to an id-only key, or a new one without organization_id in its key, fails it.
+Every tenant table's primary key is (organization_id, id) too (migrations 0011 and 0014; the tenant foreign
+keys' target), except the tables in NARROW_PRIMARY_KEYS, each with its reason: none now. The test holds that
+list exact, so a table that goes back to an id-only key, or a new one without organization_id in its key, fails it.
 """
 from __future__ import annotations
 
@@ -69,18 +69,17 @@ def test_every_tenant_primary_key_includes_organization_id(db_session):
         t for t, columns in primary.items() if columns == ["id", "organization_id"]}
 
 
-def test_the_narrow_exception_really_has_tenantless_rows(db_session):
-    """audit_events keeps (id) because its organization_id can be null: a failed sign-in with an unknown
-    e-mail is recorded without one. If that stopped being true, the key could be widened."""
+def test_a_sign_in_of_no_organization_goes_to_the_global_table_not_the_audit_log(db_session):
+    """audit_events needs no exception: a failed sign-in with an unknown e-mail, the one event of no
+    organization, is a sign_in_failures row (migration 0014), and organization_id cannot be null."""
     from canvass.auth.services import authenticate
 
     assert authenticate(db_session, email="nobody@example.org", password="wrong") is None
     nullable = db_session.execute(text(
         "SELECT is_nullable FROM information_schema.columns"
         " WHERE table_name = 'audit_events' AND column_name = 'organization_id'")).scalar_one()
-    orphans = db_session.execute(text(
-        "SELECT count(*) FROM audit_events WHERE organization_id IS NULL AND action = 'auth.login_failed'")).scalar_one()
-    assert (nullable, orphans) == ("YES", 1)
+    failures = db_session.execute(text("SELECT email FROM sign_in_failures")).scalars().all()
+    assert (nullable, failures) == ("NO", ["nobody@example.org"])
 
 
 # Hot paths: every statement that reads or writes a tenant table names organization_id.
@@ -126,9 +125,6 @@ def test_the_scope_check_finds_a_statement_without_the_organization():
     assert _unscoped(["UPDATE users SET name = 'x' FROM contacts WHERE contacts.id = 1"], {"contacts", "users"})
 
 
-# Tenant tables whose primary key does not include organization_id, and why.
-NARROW_PRIMARY_KEYS = {
-    # organization_id is null for events of no organization (a failed sign-in with an unknown e-mail), and
-    # a primary key column cannot be null. On Citus: a coordinator-local table (docs/scaling.md).
-    "audit_events": "organization_id can be null",
-}
+# Tenant tables whose primary key does not include organization_id, and why: none. (audit_events was
+# one until migration 0014 moved its events of no organization to the global sign_in_failures.)
+NARROW_PRIMARY_KEYS: dict[str, str] = {}

@@ -5,14 +5,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canvass.audit.models import AuditEvent
+from canvass.audit.models import MAX_EMAIL_LENGTH, AuditEvent, SignInFailure
 
 
 def record_audit_event(
     session: Session,
     *,
     action: str,
-    organization_id: int | None,
+    organization_id: int,
     actor_user_id: int | None = None,
     target_type: str | None = None,
     target_id: object = None,
@@ -31,6 +31,16 @@ def record_audit_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_sign_in_failure(session: Session, *, email: str, reason: str, ip_address: str | None = None
+                           ) -> SignInFailure:
+    """A failed sign-in that names no user (an unknown e-mail): no organization's event, so not in
+    audit_events. The e-mail is kept as typed, normalized and cut to an e-mail's length."""
+    failure = SignInFailure(email=email.strip().lower()[:MAX_EMAIL_LENGTH], reason=reason, ip_address=ip_address)
+    session.add(failure)
+    session.flush()
+    return failure
 
 
 def list_audit_events(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from canvass.audit.services import record_audit_event
+from canvass.audit.services import record_audit_event, record_sign_in_failure
 from canvass.auth.models import ROLES, ApiToken, User
 from canvass.auth.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -66,18 +66,23 @@ def authenticate(session: Session, *, email: str, password: str, ip_address: str
     """The active user with this e-mail and password, or None.
 
     A failure is audited and returned rather than raised, so the caller can
-    commit the audit row before answering 401.
+    commit the audit row before answering 401: a known user's in their organization's audit log,
+    an unknown e-mail's in sign_in_failures (it belongs to no organization).
     """
     email = normalize_email(email)
     user = session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password or "")
+    if user is None:
+        # No user, so no organization: recorded apart from every organization's audit log.
+        record_sign_in_failure(session, email=email, reason="bad_credentials", ip_address=ip_address)
+        return None
     if not ok or not user.is_active:
         record_audit_event(
             session,
             action="auth.login_failed",
-            organization_id=user.organization_id if user else None,
+            organization_id=user.organization_id,
             target_type="user",
-            target_id=user.id if user else None,
+            target_id=user.id,
             details={"email": email, "reason": "inactive" if ok else "bad_credentials"},
             ip_address=ip_address,
         )

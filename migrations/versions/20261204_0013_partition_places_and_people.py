@@ -48,11 +48,15 @@ def _add_foreign_keys(keys) -> None:
         op.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
-def _triggers(table: str) -> list[tuple[str, str]]:
-    return _rows("""
+def _drop_triggers(table: str) -> list[str]:
+    """Drops the table's own triggers; returns their definitions, to create them again."""
+    triggers = _rows("""
         SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
         WHERE tgrelid = CAST(:table AS regclass) AND NOT tgisinternal AND tgparentid = 0 ORDER BY 1
     """, table=table)
+    for name, _ in triggers:
+        op.execute(f'DROP TRIGGER "{name}" ON {table}')
+    return [definition for _, definition in triggers]
 
 
 def _keys_and_indexes(table: str) -> list[tuple[str, str, str | None]]:
@@ -72,9 +76,7 @@ def _sequence(table: str) -> str:
 def upgrade() -> None:
     foreign_keys = _drop_foreign_keys()
     for table in TABLES:
-        triggers = _triggers(table)
-        for name, _ in triggers:
-            op.execute(f'DROP TRIGGER "{name}" ON {table}')
+        triggers = _drop_triggers(table)
         indexes = _keys_and_indexes(table)
         sequence = _sequence(table)
         op.execute(f"ALTER TABLE {table} RENAME TO {table}{SHARED}")
@@ -91,7 +93,7 @@ def upgrade() -> None:
                 op.execute(index)  # "CREATE INDEX name ON public.<table> ...": now the partitioned table
         op.execute(f"ALTER TABLE {table} ATTACH PARTITION {table}{SHARED} DEFAULT")
         op.execute(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
-        for _, definition in triggers:
+        for definition in triggers:
             op.execute(definition)
     _add_foreign_keys(foreign_keys)
 
@@ -99,9 +101,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     foreign_keys = _drop_foreign_keys()
     for table in TABLES:
-        triggers = _triggers(table)
-        for name, _ in triggers:
-            op.execute(f'DROP TRIGGER "{name}" ON {table}')
+        triggers = _drop_triggers(table)
         sequence = _sequence(table)
         partitions = [name for (name,) in _rows("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -118,6 +118,6 @@ def downgrade() -> None:
         for name, _, _ in _keys_and_indexes(table):
             if name.endswith(SHARED):
                 op.execute(f'ALTER INDEX "{name}" RENAME TO "{name[:-len(SHARED)]}"')
-        for _, definition in triggers:
+        for definition in triggers:
             op.execute(definition)
     _add_foreign_keys(foreign_keys)

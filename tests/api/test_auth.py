@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from canvass.audit.models import AuditEvent
+from canvass.audit.models import AuditEvent, SignInFailure
 from canvass.auth.models import ApiToken
 from tests.asserts import assert_error
-from tests.factories import DEFAULT_PASSWORD, make_org, make_token, make_user
+from tests.factories import DEFAULT_PASSWORD, auth_header, make_org, make_token, make_user
 
 
 @pytest.fixture
@@ -49,12 +49,33 @@ def test_token_is_stored_only_as_a_hash(client, db_session, canvasser, clean_red
 def test_wrong_password_is_401_and_audited(client, db_session, canvasser, clean_redis):
     assert_error(login(client, canvasser.email, "not the password"), 401, "invalid_credentials")
     events = db_session.execute(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).scalars().all()
-    assert [e.target_id for e in events] == [str(canvasser.id)]
+    assert [(e.organization_id, e.target_id) for e in events] == [(canvasser.organization_id, str(canvasser.id))]
+    assert db_session.execute(select(SignInFailure)).scalars().all() == []
 
 
 def test_unknown_email_gets_the_same_answer_as_a_wrong_password(client, clean_redis):
     error = assert_error(login(client, "nobody@example.org"), 401, "invalid_credentials")
     assert "e-mail or password" in error["message"]
+
+
+def test_an_unknown_emails_failure_is_a_sign_in_failure_not_any_organizations_audit_event(
+        client, db_session, canvasser, clean_redis):
+    admin = make_user(db_session, org=canvasser.organization, roles=["admin"])
+    assert_error(login(client, "  Nobody@Example.ORG "), 401, "invalid_credentials")
+    failures = db_session.execute(select(SignInFailure)).scalars().all()
+    assert [(f.email, f.reason, str(f.ip_address)) for f in failures] == [
+        ("nobody@example.org", "bad_credentials", "127.0.0.1")]
+    assert db_session.execute(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).scalars().all() == []
+    listed = client.get("/v1/audit-events?action=auth.login_failed",
+                        headers=auth_header(db_session, admin))
+    assert listed.status_code == 200 and listed.get_json()["data"] == []
+
+
+def test_an_unknown_emails_repeated_failures_are_throttled_too(client, db_session, clean_redis):
+    for _ in range(5):
+        assert login(client, "nobody@example.org", "wrong password!").status_code == 401
+    assert_error(login(client, "nobody@example.org"), 429, "too_many_attempts")
+    assert len(db_session.execute(select(SignInFailure)).scalars().all()) == 5
 
 
 def test_deactivated_user_cannot_log_in(client, db_session, clean_redis):

@@ -48,6 +48,17 @@ def test_wrong_password_is_refused_with_a_message(client, db_session):
     assert response.status_code == 401 and "wrong" in response.get_data(as_text=True)
 
 
+def test_an_unknown_emails_sign_in_is_recorded_apart_and_bounded(client, db_session):
+    """The console's form has no length limit: the e-mail kept in sign_in_failures is cut to an e-mail's."""
+    from canvass.audit.models import AuditEvent, SignInFailure
+
+    typed = "X" * 300 + "@Example.org"
+    response = client.post("/console/sign-in", data={"email": typed, "password": "nope", "csrf_token": csrf_of(client)})
+    assert response.status_code == 401
+    assert db_session.execute(select(SignInFailure.email)).scalars().all() == [typed.lower()[:254]]
+    assert db_session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 0
+
+
 def test_sign_in_without_the_csrf_token_is_refused(client, db_session):
     ward = make_ward(db_session)
     client.get("/console/sign-in")
