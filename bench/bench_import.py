@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -47,7 +46,7 @@ from pathlib import Path
 
 import psycopg
 from shapely.geometry import shape
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from bench.common import CHICAGO, markdown_table, psycopg_dsn, throwaway_database
@@ -118,25 +117,27 @@ FLOOR_TABLES = ("buildings", "households", "people")
 
 
 def storage_floor(url: str, slug: str) -> dict:
-    """Seconds to write the organization's imported rows into index-free copies and build the real indexes on them."""
+    """Seconds to write the organization's imported rows into index-free copies and build the real indexes on them
+    (the same statements an organization's own partitions are indexed by)."""
+    from canvass.geo.partitions import index_statements
+
     seconds = {}
-    with psycopg.connect(psycopg_dsn(url)) as connection, connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
-        cursor.execute("SELECT id FROM organizations WHERE slug = %s", (slug,))
-        (org_id,) = cursor.fetchone()
+    engine = create_engine(url)
+    with Session(engine) as session:
+        session.execute(text("SET jit = off"))
+        org_id = session.execute(text("SELECT id FROM organizations WHERE slug = :slug"), {"slug": slug}).scalar_one()
         for table in FLOOR_TABLES:
-            cursor.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = %s", (table,))
-            index_definitions = [row[0] for row in cursor.fetchall()]
+            statements = index_statements(session, table, f"floor_{table}")
             started = time.perf_counter()
-            cursor.execute(f"CREATE TABLE floor_{table} AS SELECT * FROM {table} WHERE organization_id = %s", (org_id,))
-            for n, definition in enumerate(index_definitions):
-                # "CREATE [UNIQUE] INDEX name ON [ONLY] public.table USING ..." -> the same index on the copy
-                cursor.execute(re.sub(r"INDEX \S+ ON (ONLY )?public\.\S+ ", f"INDEX floor_{table}_{n} ON floor_{table} ",
-                                      definition, count=1))
-            connection.commit()
+            session.execute(text(f"CREATE TABLE floor_{table} AS SELECT * FROM {table} WHERE organization_id = :org"),
+                            {"org": org_id})
+            for statement in statements:
+                session.execute(text(statement))
+            session.commit()
             seconds[table] = time.perf_counter() - started
-            cursor.execute(f"DROP TABLE floor_{table}")
-            connection.commit()
+            session.execute(text(f"DROP TABLE floor_{table}"))
+            session.commit()
+    engine.dispose()
     return seconds
 
 

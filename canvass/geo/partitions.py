@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from canvass.errors import Conflict
 
-__all__ = ["PARTITIONED_TABLES", "attach_load_tables", "create_load_tables", "has_no_rows_or_partitions"]
+__all__ = ["PARTITIONED_TABLES", "attach_load_tables", "create_load_tables", "has_no_rows_or_partitions",
+           "index_statements"]
 
 PARTITIONED_TABLES = ("buildings", "households", "people")  # in foreign key order
 ATTACH_LOCK_TIMEOUT = "10s"
@@ -43,8 +44,9 @@ def has_no_rows_or_partitions(session: Session, organization_id: int) -> bool:
            "names": [partition_name(t, organization_id) for t in PARTITIONED_TABLES]}).scalar_one())
 
 
-def _index_statements(session: Session, table: str, target: str) -> list[str]:
-    """The partitioned table's keys and indexes, as statements that build them on `target`."""
+def index_statements(session: Session, table: str, target: str) -> list[str]:
+    """The partitioned table's keys and indexes, as statements that build them on `target` (also what
+    bench/bench_import.py builds for its storage floor, so the two measure the same indexes)."""
     rows = session.execute(text("""
         SELECT pg_get_indexdef(x.indexrelid), pg_get_constraintdef(c.oid)
         FROM pg_index x
@@ -73,7 +75,7 @@ def create_load_tables(session: Session, organization_id: int, *, indexed_now: t
                                    CONSTRAINT {target}_organization CHECK (organization_id = {org}))
         """))
         if table in indexed_now:
-            for statement in _index_statements(session, table, target):
+            for statement in index_statements(session, table, target):
                 session.execute(text(statement))
     return tables
 
@@ -85,7 +87,7 @@ def attach_load_tables(session: Session, organization_id: int, *, indexed_alread
     session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     for table in PARTITIONED_TABLES:
         if table not in indexed_already:
-            for statement in _index_statements(session, table, partition_name(table, org)):
+            for statement in index_statements(session, table, partition_name(table, org)):
                 session.execute(text(statement))
     session.execute(text(f"SET LOCAL lock_timeout = '{ATTACH_LOCK_TIMEOUT}'"))
     try:
