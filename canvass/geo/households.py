@@ -465,7 +465,7 @@ def import_households(
     if on_stage:
         on_stage("writing buildings, households and people")
     if staged:
-        unremembered |= _upsert(session, organization_id, summary)
+        unremembered |= _upsert(session, organization_id, summary, staged=staged)
         # Remembered once applied, in this transaction.
         session.execute(text(f"""
             INSERT INTO household_import_chunks (organization_id, chunk_hash)
@@ -500,11 +500,10 @@ def _changed_rows(source: str, table: str, key: str, columns) -> str:
     """
 
 
-def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary) -> set[int]:
+def _upsert(session: Session, organization_id: int, summary: HouseholdImportSummary, *, staged: int) -> set[int]:
     """Writes the staged rows; returns the chunks of rows it refused (read again next time)."""
     org = {"org": organization_id}
     run = lambda sql, **params: session.execute(text(sql), {**org, **params})  # noqa: E731
-    staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
     own_partitions = staged >= OWN_PARTITION_MIN_ROWS and has_no_rows_or_partitions(session, organization_id)
     # Where the rows go: the partitioned tables, or the organization's load tables (the buildings' keys
     # are built at once: few rows, and their upsert needs its unique key).
@@ -687,7 +686,7 @@ def _upsert(session: Session, organization_id: int, summary: HouseholdImportSumm
     run("SET LOCAL enable_mergejoin TO DEFAULT")
     summary.people_created = created + created_plain
     if own_partitions:
-        attach_load_tables(session, organization_id, indexed_already=("buildings",))
+        attach_load_tables(session, organization_id)
     summary.people_updated = updated + updated_plain
     summary.outside_boundaries = run(f"""
         SELECT count(*) FROM buildings b JOIN {_KEYS} k ON k.building_id = b.id

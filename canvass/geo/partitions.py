@@ -80,13 +80,17 @@ def create_load_tables(session: Session, organization_id: int, *, indexed_now: t
     return tables
 
 
-def attach_load_tables(session: Session, organization_id: int, *, indexed_already: tuple[str, ...] = ()) -> None:
-    """Builds the other load tables' indexes in bulk, then attaches all three as the organization's
-    partitions (the foreign keys are validated then, one join each)."""
+def attach_load_tables(session: Session, organization_id: int) -> None:
+    """Builds the indexes of the load tables that have none yet in bulk, then attaches all three as the
+    organization's partitions (the foreign keys are validated then, one join each)."""
     org = int(organization_id)
     session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    unindexed = session.execute(text("""
+        SELECT c.relname FROM pg_class c WHERE c.relname = ANY(:names)
+        AND NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid)
+    """), {"names": [partition_name(t, org) for t in PARTITIONED_TABLES]}).scalars().all()
     for table in PARTITIONED_TABLES:
-        if table not in indexed_already:
+        if partition_name(table, org) in unindexed:
             for statement in index_statements(session, table, partition_name(table, org)):
                 session.execute(text(statement))
     session.execute(text(f"SET LOCAL lock_timeout = '{ATTACH_LOCK_TIMEOUT}'"))
