@@ -401,3 +401,45 @@ def test_imports_are_per_organization(db_session):
     summary = run(db_session, mine, HEADER + row)
     assert (summary.buildings_created, summary.people_created) == (1, 1)
     assert totals(db_session, mine) == totals(db_session, theirs) == (1, 1, 1)
+
+
+def test_the_column_wise_staging_gives_the_rows_and_problems_of_the_row_by_row_checks():
+    """A batch is staged column by column and what any column finds odd goes row by row: the staged rows, the
+    reported problems and the refused chunks must be those of checking every row one by one."""
+    header = ["external_id", "address", "unit", "city", "state", "zip", "latitude", "longitude", "first_name",
+              "last_name", "phone", "email", "language"]
+    good = ["v1", "3286 W Belmont Ave", "1A", " Chicago ", "IL", "60618-1234", "41.94", "-87.70", "Ana", "Ruiz",
+            "312-555-0100", "Ana@Example.org", "es"]
+    variants = [
+        {}, {"unit": ""}, {"address": "12 N Elm St Apt 2", "unit": ""}, {"address": "12 N Elm St Apt 2"},
+        {"first_name": "", "last_name": "", "phone": "not a phone", "email": "nope", "language": "xx"},
+        {"phone": "555-0100"}, {"email": "two@@x.org"}, {"language": "klingon"}, {"language": " "},
+        {"phone": "+44 20 7946 0958"}, {"latitude": "north"}, {"latitude": ""}, {"longitude": "nan"},
+        {"longitude": "-200"}, {"latitude": "0", "longitude": "0"}, {"latitude": " 41.9 "}, {"address": "  "},
+        {"address": "#"}, {"address": "Main Street"}, {"first_name": "x" * 101}, {"external_id": "  "},
+        {"city": ""}, {"zip": "6061"},
+    ]
+    records = [[variant.get(column, value) for column, value in zip(header, good)] for variant in variants]
+    records.append(good[:5])  # too few fields
+    pending = [(line, line, record, line // 4) for line, record in enumerate(records, start=2)]
+
+    def stager():
+        summary = households_module.HouseholdImportSummary()
+        reader = households_module._Reader(io.BytesIO(b""))
+        reader.bad_lines[9] = "not valid UTF-8"
+        positions, _ = households_module._header_map(header)
+        return households_module._Stager(header, positions, summary, reader), summary
+
+    by_columns, summary_columns = stager()
+    by_rows, summary_rows = stager()
+    staged = by_columns.rows(pending)
+    expected, refused_chunks = [], set()
+    for entry in pending:
+        if (row := by_rows.row(*entry)) is None:
+            refused_chunks.add(entry[3])
+        else:
+            expected.append(row)
+    assert sorted(staged) == sorted(expected)
+    assert len(expected) < len(pending) and summary_rows.warning_count > 0 and summary_rows.unparsed_addresses > 0
+    assert summary_columns == summary_rows
+    assert by_columns.refused_chunks == refused_chunks
