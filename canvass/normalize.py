@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from itertools import repeat
 
 from canvass.errors import MalformedInput
 
 __all__ = [
-    "EMAIL_PATTERN", "MAX_LANGUAGE_TAG_LENGTH", "clean_email", "clean_emails", "clean_language_tag", "clean_language_tags",
-    "clean_phone", "clean_phones", "language_tag_or_error", "language_tags_or_error", "name_key", "name_keys",
-    "normalize_email",
+    "EMAIL_PATTERN", "MAX_LANGUAGE_TAG_LENGTH", "clean_email", "clean_language_tag", "clean_language_tags", "clean_phone",
+    "language_tag_or_error", "language_tags_or_error", "name_key", "normalize_email",
 ]
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -47,11 +44,6 @@ def name_key(first_name: str | None, last_name: str | None) -> str:
     return f"{first} {last}".strip()
 
 
-def name_keys(firsts: Iterable[str], lasts: Iterable[str]) -> list[str]:
-    """name_key of each (first, last) pair: the batch form, without a Python call per pair."""
-    return list(map(str.strip, map(" ".join, zip(map(_fold, firsts), map(_fold, lasts)))))
-
-
 def clean_phone(raw: str | None) -> str | None:
     """Digits only with the US country code ("(312) 555-0100" -> "13125550100").
 
@@ -70,27 +62,6 @@ def clean_phone(raw: str | None) -> str | None:
     raise ValueError(f"phone {raw.strip()[:40]!r} is not a 10-digit number")
 
 
-def clean_phones(raws: Sequence[str]) -> tuple[list[str | None], list[int]]:
-    """clean_phone of each value, and the positions of those it refuses (None in the values): the batch
-    form, where the common 10-digit number takes no Python call."""
-    digits = list(map(_NOT_DIGIT.sub, repeat(""), raws))
-    values: list[str | None] = ["1" + number if len(number) == 10 else None for number in digits]
-    return values, _redo_odd(values, raws, [j for j, number in enumerate(digits) if len(number) != 10], clean_phone)
-
-
-def _redo_odd(values: list[str | None], raws: Sequence[str], odd: list[int],
-              clean: Callable[[str], str | None]) -> list[int]:
-    """Cleans the values a batch form could not do at once, one by one; gives back the refused positions."""
-    refused = []
-    for j in odd:
-        try:
-            values[j] = clean(raws[j])
-        except ValueError:
-            values[j] = None
-            refused.append(j)
-    return refused
-
-
 def clean_email(raw: str | None) -> str | None:
     """Lowercased e-mail, None when blank; ValueError when it is not an address."""
     email = normalize_email(raw or "")
@@ -99,15 +70,6 @@ def clean_email(raw: str | None) -> str | None:
     if len(email) > 254 or not EMAIL_PATTERN.match(email):
         raise ValueError(f"email {email[:60]!r} is not a valid address")
     return email
-
-
-def clean_emails(raws: Sequence[str]) -> tuple[list[str | None], list[int]]:
-    """clean_email of each value, and the positions of those it refuses (None in the values): the batch form."""
-    emails = list(map(str.lower, map(str.strip, raws)))
-    odd = [j for j, (email, match) in enumerate(zip(emails, map(EMAIL_PATTERN.match, emails)))
-           if match is None or len(email) > 254]
-    values: list[str | None] = list(emails)
-    return values, _redo_odd(values, raws, odd, clean_email)
 
 
 MAX_LANGUAGE_TAG_LENGTH = 35

@@ -17,15 +17,10 @@ anything is written.
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
-from math import isnan, nan
-from operator import add, getitem, itemgetter
+from operator import gt, itemgetter
 from typing import BinaryIO
 from zlib import crc32
 
@@ -36,15 +31,7 @@ from canvass.errors import ValidationFailed
 from canvass.geo.addresses import normalize_line1, normalize_unit, parse_street_address
 from canvass.geo.boundaries import placement_sql
 from canvass.geo.partitions import PARTITIONED_TABLES, attach_load_tables, create_load_tables, has_no_rows_or_partitions
-from canvass.normalize import (
-    clean_email,
-    clean_emails,
-    clean_language_tag,
-    clean_phone,
-    clean_phones,
-    name_key,
-    name_keys,
-)
+from canvass.normalize import clean_email, clean_language_tag, clean_phone, name_key
 
 __all__ = ["COLUMN_ALIASES", "HouseholdImportSummary", "RowProblem", "import_households"]
 
@@ -253,252 +240,6 @@ class _Normalizer:
         return cached
 
 
-def _report(target: list[RowProblem], line: int, reason: str) -> None:
-    if len(target) < MAX_REPORTED:
-        target.append(RowProblem(line, reason))
-
-
-def _float_or_nan(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        return nan
-
-
-# (first line, last line, fields, chunk hash) of a record to stage.
-_Pending = tuple[int, int, list[str], int]
-
-
-class _Stager:
-    """Records -> staging rows, with every check of CONTRACT.md's household file.
-
-    `row` checks and normalizes one record and says what is wrong with it. `rows` does a batch column by
-    column (map and zip run the per-value work in C: a million rows in a third of the time); a record any
-    column finds wrong or unusual (a bad coordinate, a phone that is not 10 digits, a line that is not
-    UTF-8...) is left to `row`, so both give the same rows and report the same problems."""
-
-    def __init__(self, header: list[str], positions: dict[str, int], summary: HouseholdImportSummary,
-                 reader: _Reader):
-        self.width = len(header)
-        self.summary = summary
-        self.reader = reader
-        self.normalizer = _Normalizer()
-        self.languages: dict[str, str | None] = {}  # a file repeats a few tags: each is checked once
-        self.refused_chunks: set[int] = set()  # chunks with a row that was not imported: read again next time
-        self.i_address, self.i_lat, self.i_lon = positions["address"], positions["latitude"], positions["longitude"]
-        optional = {c: positions.get(c) for c in COLUMN_ALIASES if c not in REQUIRED_COLUMNS}
-        self.i_unit, self.i_city, self.i_state, self.i_zip = (
-            optional["unit"], optional["city"], optional["state"], optional["zip"])
-        self.i_ext, self.i_first, self.i_last = optional["external_id"], optional["first_name"], optional["last_name"]
-        self.i_phone, self.i_email, self.i_language = optional["phone"], optional["email"], optional["language"]
-        self.length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
-
-    def rows(self, pending: list[_Pending]) -> list[tuple]:
-        """The staging rows of a batch (refused records reported, their chunks noted)."""
-        slow: list[_Pending] = []  # for `row`: it says what is wrong
-        width, bad_lines = self.width, self.reader.bad_lines
-        if bad_lines or any(len(record) != width for _, _, record, _ in pending):
-            plain: list[_Pending] = []
-            for entry in pending:
-                start, end, record, _ = entry
-                unreadable = bad_lines and any(n in bad_lines for n in range(start, end + 1))
-                (slow if unreadable or len(record) != width else plain).append(entry)
-            pending = plain
-        staged = self._columns(pending, slow) if pending else []
-        for entry in sorted(slow, key=itemgetter(0)):  # line order: the first MAX_REPORTED problems are kept
-            if (row := self.row(*entry)) is None:
-                self.refused_chunks.add(entry[3])
-            else:
-                staged.append(row)
-        return staged
-
-    def _columns(self, pending: list[_Pending], slow: list[_Pending]) -> list[tuple]:
-        """Stages the records that pass every check; appends the others to `slow`."""
-        n = len(pending)
-        columns = list(zip(*map(itemgetter(2), pending)))
-        flagged: set[int] = set()  # positions in `pending` left to `row`
-
-        def stripped(index: int | None) -> list[str]:
-            return list(map(str.strip, columns[index])) if index is not None else [""] * n
-
-        def each_distinct(function: Callable, values: list[str]) -> list:
-            """function(value) of each value, called once per distinct value of the batch."""
-            return list(map({value: function(value) for value in set(values)}.__getitem__, values))
-
-        for index, _, limit in self.length_checks:
-            if max(map(len, columns[index])) > limit:
-                flagged.update(j for j, value in enumerate(columns[index]) if len(value) > limit)
-        normalizer = self.normalizer
-        bases, inline_units, displays, streets, numbers, blocks, sides = zip(
-            *each_distinct(normalizer.address, stripped(self.i_address)))
-        if "" in bases:  # no address (or nothing of it left once normalized)
-            flagged.update(j for j, base in enumerate(bases) if not base)
-        lats = self._coordinates(columns[self.i_lat], -90.0, 90.0, flagged)
-        lons = self._coordinates(columns[self.i_lon], -180.0, 180.0, flagged)
-        if 0.0 in lats and 0.0 in lons:
-            flagged.update(j for j, (lat, lon) in enumerate(zip(lats, lons)) if lat == 0 and lon == 0)
-        units: Sequence[str] = inline_units
-        if self.i_unit is not None:
-            units = each_distinct(normalizer.unit, stripped(self.i_unit))
-            if any(inline_units):
-                units = [unit or inline for unit, inline in zip(units, inline_units)]
-        cities, states, zips = stripped(self.i_city), stripped(self.i_state), stripped(self.i_zip)
-        firsts, lasts = stripped(self.i_first), stripped(self.i_last)
-        has_person = list(map(bool, map(add, firsts, lasts)))
-        everyone = all(has_person)
-        keys = name_keys(firsts, lasts)  # "" for a household-only row, as `row` gives
-
-        def person_values(index: int | None, clean: Callable[[Sequence[str]], tuple[list, list[int]]]) -> list:
-            """The column cleaned for the rows with a person (None for the others); refused values flagged."""
-            if index is None:
-                return [None] * n
-            values, refused = clean(columns[index])
-            if not everyone:
-                values = [value if person else None for value, person in zip(values, has_person)]
-                refused = [j for j in refused if has_person[j]]
-            flagged.update(refused)
-            return values
-
-        external_ids = person_values(self.i_ext, lambda raws: ([raw.strip() or None for raw in raws], []))
-        phones = person_values(self.i_phone, clean_phones)
-        emails = person_values(self.i_email, clean_emails)
-        languages = person_values(self.i_language, self._languages)
-        address_keys = list(map("|".join, zip(bases, each_distinct(normalizer.city, cities),
-                                              map(getitem, zips, repeat(slice(5))))))
-        staged = list(zip(
-            map(itemgetter(0), pending), address_keys, displays, cities, states, zips, lons, lats,
-            streets, numbers, blocks, sides, units, external_ids, firsts, lasts, keys, phones, emails, has_person,
-            languages, map(itemgetter(3), pending),
-        ))
-        if flagged:
-            slow.extend(pending[j] for j in flagged)
-            staged = [row for j, row in enumerate(staged) if j not in flagged]
-        self.summary.unparsed_addresses += list(map(itemgetter(8), staged)).count(None)
-        return staged
-
-    @staticmethod
-    def _coordinates(raw: tuple[str, ...], low: float, high: float, flagged: set[int]) -> list[float]:
-        try:
-            values = list(map(float, raw))  # float() ignores the surrounding spaces `row` strips
-        except ValueError:
-            values = list(map(_float_or_nan, raw))
-        if any(map(isnan, values)) or min(values) < low or max(values) > high:
-            flagged.update(j for j, value in enumerate(values) if not low <= value <= high)
-        return values
-
-    def _languages(self, raws: Sequence[str]) -> tuple[list[str | None], list[int]]:
-        """The language tags of a batch, each distinct tag checked once; the refused ones' positions."""
-        values: list[str | None] = []
-        refused = []
-        for j, raw in enumerate(raws):
-            try:
-                values.append(self._language(raw) if raw.strip() else None)
-            except ValueError:
-                values.append(None)
-                refused.append(j)
-        return values, refused
-
-    def _language(self, raw: str) -> str | None:
-        language = self.languages.get(raw)
-        if language is None:
-            language = self.languages[raw] = clean_language_tag(raw)
-        return language
-
-    def row(self, start: int, end: int, record: list[str], chunk_hash: int) -> tuple | None:
-        """The record as the staging table holds it, or None (reported) when it cannot be imported."""
-        summary, normalizer = self.summary, self.normalizer
-        try:
-            if self.reader.bad_lines:
-                bad = next((self.reader.bad_lines[n] for n in range(start, end + 1) if n in self.reader.bad_lines),
-                           None)
-                if bad:
-                    raise _RowError(bad)
-            if len(record) != self.width:
-                raise _RowError(f"expected {self.width} fields, found {len(record)}")
-            for index, column, limit in self.length_checks:
-                if len(record[index]) > limit:
-                    raise _RowError(f"{column} is longer than {limit} characters")
-            address = record[self.i_address].strip()
-            if not address:
-                raise _RowError("missing address")
-            lat = _coordinate(record[self.i_lat], "latitude", -90.0, 90.0)
-            lon = _coordinate(record[self.i_lon], "longitude", -180.0, 180.0)
-            if lat == 0 and lon == 0:
-                raise _RowError("latitude and longitude are both 0 (not geocoded)")
-            base, inline_unit, display, street, number, block, side = normalizer.address(address)
-            if not base:
-                raise _RowError("missing address")
-        except _RowError as error:
-            summary.rows_skipped += 1
-            _report(summary.errors, start, str(error))
-            return None
-
-        def field(index: int | None) -> str:
-            return record[index].strip() if index is not None else ""
-
-        unit = (normalizer.unit(field(self.i_unit)) if self.i_unit is not None else "") or inline_unit
-        city, state, zip_code, first, last = (
-            field(self.i_city), field(self.i_state), field(self.i_zip), field(self.i_first), field(self.i_last))
-        has_person = bool(first or last)
-        external_id = phone = email = language = None
-        key = ""
-        if has_person:
-            key = name_key(first, last)
-            external_id = field(self.i_ext) or None
-            if self.i_phone is not None and record[self.i_phone]:
-                try:
-                    phone = clean_phone(record[self.i_phone])
-                except ValueError as error:
-                    self._warn(start, f"{error}; phone not imported")
-            if self.i_email is not None and record[self.i_email]:
-                try:
-                    email = clean_email(record[self.i_email])
-                except ValueError as error:
-                    self._warn(start, f"{error}; email not imported")
-            if self.i_language is not None and record[self.i_language].strip():
-                try:
-                    language = self._language(record[self.i_language])
-                except ValueError as error:
-                    self._warn(start, f"{error}; language not imported")
-        if street is None:
-            summary.unparsed_addresses += 1
-        return (
-            start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
-            street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
-            language, chunk_hash,
-        )
-
-    def _warn(self, line: int, reason: str) -> None:
-        self.summary.warning_count += 1
-        _report(self.summary.warnings, line, reason)
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_collector_was_enabled = False
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector (not reference counting, which frees the rows) while a
-    file is read: the read makes millions of lists and tuples, none in a cycle, and the collector would
-    walk them every few hundred allocations (a third of the read time for a million rows). Imports on
-    other threads share the pause; the last one out restores the collector as it was."""
-    global _pauses, _collector_was_enabled
-    with _pause_lock:
-        if _pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_enabled:
-                gc.enable()
-
-
 def import_households(
     session: Session,
     *,
@@ -522,6 +263,7 @@ def import_households(
     except csv.Error as error:
         raise ValidationFailed(f"the header line is not valid CSV: {error}", code="not_csv") from None
     positions, summary.ignored_columns = _header_map(header)
+    width = len(header)
 
     # One import per organization at a time: two would race on the same keys.
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('household_import:' || :org, 0))"),
@@ -542,7 +284,22 @@ def import_households(
         ) ON COMMIT DROP
     """))
 
-    stager = _Stager(header, positions, summary, reader)
+    def problem(target: list, line: int, reason: str) -> None:
+        if len(target) < MAX_REPORTED:
+            target.append(RowProblem(line, reason))
+
+    normalizer = _Normalizer()
+    languages: dict[str, str | None] = {}  # a file repeats a few tags: each is checked once
+    i_address, i_lat, i_lon = positions["address"], positions["latitude"], positions["longitude"]
+    optional = {c: positions.get(c) for c in COLUMN_ALIASES if c not in REQUIRED_COLUMNS}
+    i_unit, i_city, i_state, i_zip = optional["unit"], optional["city"], optional["state"], optional["zip"]
+    i_ext, i_first, i_last = optional["external_id"], optional["first_name"], optional["last_name"]
+    i_phone, i_email, i_language = optional["phone"], optional["email"], optional["language"]
+    length_checks = [(positions[c], c, limit) for c, limit in MAX_LENGTH.items() if c in positions]
+    checked_fields = lambda record: tuple(record[i] for i, _, _ in length_checks)  # noqa: E731
+    if len(length_checks) > 1:
+        checked_fields = itemgetter(*(i for i, _, _ in length_checks))
+    length_limits = [limit for _, _, limit in length_checks]
 
     raw_connection = session.connection().connection.driver_connection
     chunk_hasher = hashlib.blake2b(ROW_FORMAT + b"\x1e" + "\x1f".join(header).encode("utf-8", "replace"), digest_size=8)
@@ -563,7 +320,7 @@ def import_households(
             except csv.Error as error:
                 summary.rows_read += 1
                 summary.rows_skipped += 1
-                _report(summary.errors, previous_end + 1, f"not valid CSV: {error}")
+                problem(summary.errors, previous_end + 1, f"not valid CSV: {error}")
                 previous_end = records.line_num
                 continue
             start, previous_end = previous_end + 1, records.line_num
@@ -601,9 +358,80 @@ def import_households(
         if batch:
             yield batch
 
+    def staged_row(start: int, end: int, record: list[str], chunk_hash: int) -> tuple | None:
+        """The row as the staging table holds it, or None (reported) when it cannot be imported."""
+        try:
+            if reader.bad_lines:
+                bad = next((reader.bad_lines[n] for n in range(start, end + 1) if n in reader.bad_lines), None)
+                if bad:
+                    raise _RowError(bad)
+            if len(record) != width:
+                raise _RowError(f"expected {width} fields, found {len(record)}")
+            if any(map(gt, map(len, checked_fields(record)), length_limits)):  # all in C; rarely true
+                for index, column, limit in length_checks:
+                    if len(record[index]) > limit:
+                        raise _RowError(f"{column} is longer than {limit} characters")
+            address = record[i_address].strip()
+            if not address:
+                raise _RowError("missing address")
+            lat = _coordinate(record[i_lat], "latitude", -90.0, 90.0)
+            lon = _coordinate(record[i_lon], "longitude", -180.0, 180.0)
+            if lat == 0 and lon == 0:
+                raise _RowError("latitude and longitude are both 0 (not geocoded)")
+            base, inline_unit, display, street, number, block, side = normalizer.address(address)
+            if not base:
+                raise _RowError("missing address")
+        except _RowError as error:
+            summary.rows_skipped += 1
+            problem(summary.errors, start, str(error))
+            return None
+        unit = normalizer.unit(record[i_unit].strip()) if i_unit is not None else ""
+        unit = unit or inline_unit
+        city = record[i_city].strip() if i_city is not None else ""
+        state = record[i_state].strip() if i_state is not None else ""
+        zip_code = record[i_zip].strip() if i_zip is not None else ""
+        first = record[i_first].strip() if i_first is not None else ""
+        last = record[i_last].strip() if i_last is not None else ""
+        has_person = bool(first or last)
+        external_id = phone = email = language = None
+        key = ""
+        if has_person:
+            key = name_key(first, last)
+            if i_ext is not None:
+                external_id = record[i_ext].strip() or None
+            if i_phone is not None and record[i_phone]:
+                try:
+                    phone = clean_phone(record[i_phone])
+                except ValueError as error:
+                    warn(start, f"{error}; phone not imported")
+            if i_email is not None and record[i_email]:
+                try:
+                    email = clean_email(record[i_email])
+                except ValueError as error:
+                    warn(start, f"{error}; email not imported")
+            if i_language is not None and record[i_language].strip():
+                try:
+                    language = languages.get(record[i_language])
+                    if language is None:
+                        language = languages[record[i_language]] = clean_language_tag(record[i_language])
+                except ValueError as error:
+                    warn(start, f"{error}; language not imported")
+        if street is None:
+            summary.unparsed_addresses += 1
+        return (
+            start, f"{base}|{normalizer.city(city)}|{zip_code[:5]}", display, city, state, zip_code, lon, lat,
+            street, number, block, side, unit, external_id, first, last, key, phone, email, has_person,
+            language, chunk_hash,
+        )
+
+    def warn(line: int, reason: str) -> None:
+        summary.warning_count += 1
+        problem(summary.warnings, line, reason)
+
+    unremembered: set[int] = set()  # chunks with a row that was not imported: read again next time
     # Rows go to COPY in binary, packed by psycopg's C code; psycopg buffers
     # the writes, so memory stays flat and the writes stay large.
-    with _cycle_collector_paused(), raw_connection.cursor() as cursor:
+    with raw_connection.cursor() as cursor:
         for batch in batches():
             known: set[int] = set()
             if remembered:
@@ -611,16 +439,17 @@ def import_households(
                     "SELECT chunk_hash FROM household_import_chunks WHERE organization_id = %s AND chunk_hash = ANY(%s)",
                     (organization_id, [chunk_hash for chunk_hash, _ in batch]))
                 known = {chunk_hash for (chunk_hash,) in cursor.fetchall()}
-            pending = []
-            for chunk_hash, rows in batch:
-                if chunk_hash in known:
-                    summary.rows_unchanged += len(rows)
-                else:
-                    pending.extend((start, end, record, chunk_hash) for start, end, record in rows)
             with cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN (FORMAT binary)") as copy:
                 copy.set_types(_STAGE_TYPES)
-                for staged_row in stager.rows(pending):
-                    copy.write_row(staged_row)
+                for chunk_hash, rows in batch:
+                    if chunk_hash in known:
+                        summary.rows_unchanged += len(rows)
+                        continue
+                    for start, end, record in rows:
+                        if (staged := staged_row(start, end, record, chunk_hash)) is None:
+                            unremembered.add(chunk_hash)
+                        else:
+                            copy.write_row(staged)
             if on_progress:
                 on_progress(reader.bytes_read)
     staged = summary.rows_read - summary.rows_skipped - summary.rows_unchanged
@@ -636,7 +465,7 @@ def import_households(
     if on_stage:
         on_stage("writing buildings, households and people")
     if staged:
-        unremembered = stager.refused_chunks | _upsert(session, organization_id, summary, staged=staged)
+        unremembered |= _upsert(session, organization_id, summary, staged=staged)
         # Remembered once applied, in this transaction.
         session.execute(text(f"""
             INSERT INTO household_import_chunks (organization_id, chunk_hash)
