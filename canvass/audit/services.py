@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from canvass.audit.models import MAX_EMAIL_LENGTH, AuditEvent, SignInFailure
@@ -41,6 +43,18 @@ def record_sign_in_failure(session: Session, *, email: str, reason: str, ip_addr
     session.add(failure)
     session.flush()
     return failure
+
+
+# Failed sign-ins of unknown e-mails hold what someone typed (often a real person's address): kept long
+# enough to look into an attack, then dropped by the nightly privacy job.
+SIGN_IN_FAILURE_DAYS = 90
+
+
+def purge_sign_in_failures(session: Session, *, days: int = SIGN_IN_FAILURE_DAYS, now: datetime | None = None) -> int:
+    """Deletes the failed sign-ins of unknown e-mails older than `days`; returns how many."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    result = cast(CursorResult, session.execute(delete(SignInFailure).where(SignInFailure.occurred_at < cutoff)))
+    return result.rowcount
 
 
 def list_audit_events(

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from canvass.audit.models import AuditEvent
+from canvass.audit.models import AuditEvent, SignInFailure
+from canvass.audit.services import SIGN_IN_FAILURE_DAYS, purge_sign_in_failures, record_sign_in_failure
 from canvass.canvassing.records import Contact
 from canvass.operations.privacy import purge_stale_personal_data
 from canvass.people.details import record_manual_details
@@ -98,3 +99,28 @@ def test_the_nightly_job_purges_every_organization(db_session, worker_runtime):
     outcome = privacy_jobs.purge_stale_personal_data_all()
     assert outcome["failed"] == []
     assert _kept(db_session, stale) == ("Gone", False, False, False, False)
+
+
+def _sign_in_failure(session, email, occurred_at):
+    failure = record_sign_in_failure(session, email=email, reason="bad_credentials", ip_address="198.51.100.7")
+    failure.occurred_at = occurred_at
+    session.flush()
+    return failure
+
+
+def test_failed_sign_ins_of_unknown_emails_go_after_their_days(db_session):
+    old = _sign_in_failure(db_session, "typo@example.org", NOW - timedelta(days=SIGN_IN_FAILURE_DAYS, seconds=1))
+    kept = _sign_in_failure(db_session, "recent@example.org", NOW - timedelta(days=SIGN_IN_FAILURE_DAYS - 1))
+
+    assert purge_sign_in_failures(db_session, now=NOW) == 1
+
+    remaining = db_session.execute(select(SignInFailure.id)).scalars().all()
+    assert old.id not in remaining and kept.id in remaining
+
+
+def test_the_nightly_job_purges_old_failed_sign_ins(db_session, worker_runtime):
+    long_ago = _sign_in_failure(db_session, "someone@example.org", datetime.now(UTC) - timedelta(days=365))
+    outcome = privacy_jobs.purge_stale_personal_data_all()
+    assert outcome["sign_in_failures"] >= 1
+    assert db_session.execute(select(func.count()).select_from(SignInFailure)
+                              .where(SignInFailure.id == long_ago.id)).scalar_one() == 0

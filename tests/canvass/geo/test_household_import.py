@@ -1,5 +1,6 @@
 """The household CSV import: keys, multi-unit buildings, people, bad rows by line, re-imports, placement."""
 import csv
+import gc
 import io
 import json
 import tracemalloc
@@ -401,3 +402,24 @@ def test_imports_are_per_organization(db_session):
     summary = run(db_session, mine, HEADER + row)
     assert (summary.buildings_created, summary.people_created) == (1, 1)
     assert totals(db_session, mine) == totals(db_session, theirs) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_cyclic_collector_is_paused_while_the_file_is_read_and_restored_after(db_session, enabled_before):
+    org = make_org(db_session)
+    enabled_while_reading = []
+    content = HEADER + "v1,1 N State St,,Chicago,IL,60602,41.8825,-87.6278,Ana,Ruiz,,\n"
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        run(db_session, org, content, on_progress=lambda _bytes: enabled_while_reading.append(gc.isenabled()))
+        assert enabled_while_reading == [False]
+        assert gc.isenabled() is enabled_before
+
+        def fail(_bytes):
+            raise RuntimeError("the upload broke off")
+
+        with pytest.raises(RuntimeError):  # failed while reading: restored all the same
+            run(db_session, org, content, on_progress=fail)
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
