@@ -252,8 +252,9 @@ _collector_was_enabled = False
 def _cycle_collector_paused() -> Iterator[None]:
     """Pauses Python's cyclic garbage collector (not reference counting, which frees the rows) while a
     file is read: the read makes millions of lists and tuples, none in a cycle, and the collector would
-    walk them every few hundred allocations (~1.3 s of ~10 s for a million rows). Imports on other
-    threads share the pause; the last one out restores the collector as it was."""
+    walk them every few hundred allocations (~1.3 s of ~10 s for a million rows). The pause is the
+    process's: other threads' cycles wait until it ends (gunicorn runs sync workers, one request each).
+    Imports on other threads share the pause; the last one out restores the collector as it was."""
     global _pauses, _collector_was_enabled
     with _pause_lock:
         if _pauses == 0:
