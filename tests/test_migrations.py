@@ -30,6 +30,12 @@ def scratch_database(settings, prefix: str):
         admin.dispose()
 
 
+def primary_key(connection, table: str) -> str:
+    return connection.execute(text(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) AND contype = 'p'"
+    ), {"t": table}).scalar_one()
+
+
 def test_migrations_have_a_single_head():
     assert len(migration_heads()) == 1
 
@@ -201,11 +207,6 @@ def test_0011_widens_the_tenant_primary_keys_and_refuses_a_token_of_another_orga
     another organization's user is refused (the upgrade changes nothing then); downgrading restores (id)."""
     from canvass.migrate import downgrade_database, upgrade_database
 
-    def primary_key(connection, table):
-        return connection.execute(text(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) AND contype = 'p'"
-        ), {"t": table}).scalar_one()
-
     with scratch_database(settings, "canvass_mig0011") as url:
         upgrade_database(url, "0010")
         engine = create_engine(url)
@@ -265,11 +266,6 @@ def test_0014_moves_sign_ins_of_no_organization_out_of_audit_events_and_widens_i
     moves the rows back as they were recorded and restores (id)."""
     from canvass.migrate import downgrade_database, upgrade_database
 
-    def primary_key(connection):
-        return connection.execute(text(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conrelid = CAST('audit_events' AS regclass) AND contype = 'p'")).scalar_one()
-
     with scratch_database(settings, "canvass_mig0014") as url:
         upgrade_database(url, "0013")
         engine = create_engine(url)
@@ -300,7 +296,7 @@ def test_0014_moves_sign_ins_of_no_organization_out_of_audit_events_and_widens_i
                 connection.execute(text("DELETE FROM audit_events WHERE id = 5"))
             upgrade_database(url, "0014")
             with engine.connect() as connection:
-                assert primary_key(connection) == "PRIMARY KEY (organization_id, id)"
+                assert primary_key(connection, "audit_events") == "PRIMARY KEY (organization_id, id)"
                 assert connection.execute(text("SELECT id FROM audit_events ORDER BY id")).scalars().all() == [1, 3]
                 assert [tuple(r) for r in connection.execute(text(
                     "SELECT occurred_at::text, email, host(ip_address), reason FROM sign_in_failures ORDER BY id"))] == [
@@ -314,7 +310,7 @@ def test_0014_moves_sign_ins_of_no_organization_out_of_audit_events_and_widens_i
                 connection.execute(text("INSERT INTO audit_events (organization_id, action) VALUES (NULL, 'x')"))
             downgrade_database(url, "0013")
             with engine.connect() as connection:
-                assert primary_key(connection) == "PRIMARY KEY (id)"
+                assert primary_key(connection, "audit_events") == "PRIMARY KEY (id)"
                 assert connection.execute(text("SELECT to_regclass('sign_in_failures')")).scalar() is None
                 assert [tuple(r) for r in connection.execute(text(
                     "SELECT organization_id, action, target_type, target_id, details, host(ip_address), created_at::text"
